@@ -1,0 +1,65 @@
+/*
+ * LiveGate — the entry store: entries and their publish tokens in an embedded
+ * SQLite database.
+ *
+ * An entry is one live channel: an id such as "1_k3v9x0aa", a name, and a
+ * publish token that every encoder must present. Regenerating the token makes
+ * the old one fail for every new publish at once.
+ *
+ * Several processes may open the same database at once (a running server and
+ * the command-line tool, say): a change committed by one is seen by the next
+ * read of the other. An lg_store is safe to use from any thread.
+ */
+#ifndef LIVEGATE_STORE_H
+#define LIVEGATE_STORE_H
+
+#include "livegate/common.h"
+#include "livegate/url.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct lg_store lg_store;
+
+#define LG_ENTRY_NAME_MAX 256
+
+typedef struct lg_entry {
+  size_t struct_size; /* set by the caller to sizeof(lg_entry) */
+  char id[LG_ENTRY_ID_MAX + 1];
+  char name[LG_ENTRY_NAME_MAX + 1];
+  char token[LG_TOKEN_MAX + 1];
+  int64_t token_generation; /* 1 for the first token, +1 per regeneration */
+  int64_t created_at_ms;    /* Unix time, milliseconds */
+  int64_t updated_at_ms;
+} lg_entry;
+
+/*
+ * Opens (creating if needed) the database file at `path`; the folder must
+ * exist. On success *store is a new handle for lg_store_close(). On failure
+ * *store is NULL and `error` (if given) says why.
+ */
+LG_API lg_status lg_store_open(lg_store **store, const char *path, char *error, size_t error_size);
+/* Closes a store. NULL is a no-op. */
+LG_API void lg_store_close(lg_store *store);
+
+/* Creates an entry with a fresh id and token. `name` may be NULL or "". */
+LG_API lg_status lg_store_create_entry(lg_store *store, lg_entry *out, const char *name);
+/* LG_E_NOT_FOUND if no entry has that id. */
+LG_API lg_status lg_store_get_entry(lg_store *store, lg_entry *out, const char *entry_id);
+/* A new token; the old one is refused by every later publish. */
+LG_API lg_status lg_store_regenerate_token(lg_store *store, lg_entry *out, const char *entry_id);
+LG_API lg_status lg_store_delete_entry(lg_store *store, const char *entry_id);
+
+/* Calls `fn` once per entry, oldest first; `entry` is valid during the call. */
+typedef void (*lg_entry_fn)(void *user, const lg_entry *entry);
+LG_API lg_status lg_store_list_entries(lg_store *store, lg_entry_fn fn, void *user);
+
+/* The last error message of this store's calling thread, or "". */
+LG_API const char *lg_store_last_error(lg_store *store);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LIVEGATE_STORE_H */

@@ -1,0 +1,347 @@
+#include "livegate/server.h"
+
+#include <cstring>
+#include <string>
+
+#include "capi/guard.h"
+#include "capi/handles.h"
+#include "ingest/server.h"
+
+using lg::capi::guard;
+
+namespace {
+
+lg_role to_c(lg::url::Role role) {
+  return role == lg::url::Role::Backup ? LG_ROLE_BACKUP : LG_ROLE_PRIMARY;
+}
+
+lg_codec to_c(lg::media::Codec codec) {
+  switch (codec) {
+    case lg::media::Codec::H264:
+      return LG_CODEC_H264;
+    case lg::media::Codec::HEVC:
+      return LG_CODEC_HEVC;
+    case lg::media::Codec::AV1:
+      return LG_CODEC_AV1;
+    case lg::media::Codec::AAC:
+      return LG_CODEC_AAC;
+    case lg::media::Codec::MP3:
+      return LG_CODEC_MP3;
+    case lg::media::Codec::Opus:
+      return LG_CODEC_OPUS;
+    default:
+      return LG_CODEC_UNKNOWN;
+  }
+}
+
+// Translates the ingest layer's events into the host's C callbacks.
+class CEvents final : public lg::ingest::Events {
+ public:
+  explicit CEvents(const lg_server_callbacks *cb) {
+    std::memset(&cb_, 0, sizeof(cb_));
+    if (cb) std::memcpy(&cb_, cb, std::min(cb->struct_size, sizeof(cb_)));
+  }
+  lg_server *server = nullptr;
+
+  void on_publish_start(const lg::ingest::PublishInfo &info) override {
+    if (!cb_.on_publish_start) return;
+    Converted c(info);
+    cb_.on_publish_start(cb_.user, &c.info);
+  }
+  void on_publish_reject(const lg::ingest::RejectInfo &r) override {
+    if (!cb_.on_publish_reject) return;
+    lg_reject_info c{};
+    c.status = r.status;
+    c.reason = r.reason.c_str();
+    c.remote_address = r.remote_address.c_str();
+    c.protocol = LG_PROTOCOL_RTMP;
+    c.entry_id = r.entry_id.c_str();
+    c.role = to_c(r.role);
+    c.stream_name = r.stream_name.c_str();
+    cb_.on_publish_reject(cb_.user, &c);
+  }
+  void on_publish_stop(const lg::ingest::PublishInfo &info, const lg::ingest::Stats &stats,
+                       lg_status status, std::string_view reason) override {
+    if (!cb_.on_publish_stop) return;
+    Converted c(info);
+    lg_session_stats s = to_c(stats);
+    std::string why(reason);
+    cb_.on_publish_stop(cb_.user, &c.info, &s, status, why.c_str());
+  }
+  void on_frame(const lg::ingest::PublishInfo &info, const lg::media::Frame &frame) override {
+    if (!cb_.on_frame) return;
+    // Frames are hot: codec parameters are not re-rendered per frame.
+    lg_publish_info c{};
+    c.session_id = info.session_id;
+    c.entry_id = info.entry_id.c_str();
+    c.role = to_c(info.role);
+    c.stream_name = info.stream_name.c_str();
+    c.protocol = LG_PROTOCOL_RTMP;
+    c.remote_address = info.remote_address.c_str();
+    c.app = info.app.c_str();
+    c.tc_url = info.tc_url.c_str();
+    c.encoder = info.encoder.c_str();
+    c.metadata_json = info.metadata_json.c_str();
+    lg_frame f{};
+    f.track = frame.track == lg::media::TrackType::Video ? LG_TRACK_VIDEO : LG_TRACK_AUDIO;
+    f.codec = to_c(frame.codec);
+    f.dts_us = frame.dts_us;
+    f.pts_us = frame.pts_us;
+    f.keyframe = frame.keyframe ? 1 : 0;
+    auto data = frame.data();
+    f.data = data.data();
+    f.size = data.size();
+    cb_.on_frame(cb_.user, &c, &f);
+  }
+  void on_authorize(const lg::ingest::AuthRequest &r) override {
+    if (!cb_.on_authorize) return;
+    lg_auth_request c{};
+    c.request_id = r.request_id;
+    c.entry_id = r.entry_id.c_str();
+    c.role = to_c(r.role);
+    c.stream_name = r.stream_name.c_str();
+    c.token = r.token.c_str();
+    c.protocol = LG_PROTOCOL_RTMP;
+    c.remote_address = r.remote_address.c_str();
+    cb_.on_authorize(cb_.user, &c);
+  }
+
+  static lg_session_stats to_c(const lg::ingest::Stats &stats) {
+    lg_session_stats s{};
+    s.struct_size = sizeof(s);
+    s.bytes_in = stats.bytes_in;
+    s.video_frames = stats.video_frames;
+    s.audio_frames = stats.audio_frames;
+    s.bitrate_bps = stats.bitrate_bps;
+    s.fps = stats.fps;
+    s.duration_ms = stats.duration_ms;
+    return s;
+  }
+
+ private:
+  // A full lg_publish_info with the codec parameters, alive for one call.
+  struct Converted {
+    explicit Converted(const lg::ingest::PublishInfo &in)
+        : video_codec(in.video.codec_string()), audio_codec(in.audio.codec_string()) {
+      info.session_id = in.session_id;
+      info.entry_id = in.entry_id.c_str();
+      info.role = to_c(in.role);
+      info.stream_name = in.stream_name.c_str();
+      info.protocol = LG_PROTOCOL_RTMP;
+      info.remote_address = in.remote_address.c_str();
+      info.app = in.app.c_str();
+      info.tc_url = in.tc_url.c_str();
+      info.encoder = in.encoder.c_str();
+      info.metadata_json = in.metadata_json.c_str();
+      video.codec = to_c(in.video.codec);
+      video.profile = in.video.profile;
+      video.level = in.video.level;
+      video.width = in.video.width;
+      video.height = in.video.height;
+      video.nal_length_size = in.video.nal_length_size;
+      video.codec_string = video_codec.c_str();
+      video.config = in.video.config.data();
+      video.config_size = in.video.config.size();
+      audio.codec = to_c(in.audio.codec);
+      audio.object_type = in.audio.object_type;
+      audio.sample_rate = in.audio.sample_rate;
+      audio.channels = in.audio.channels;
+      audio.codec_string = audio_codec.c_str();
+      audio.config = in.audio.config.data();
+      audio.config_size = in.audio.config.size();
+      info.video = &video;
+      info.audio = &audio;
+    }
+    std::string video_codec, audio_codec;
+    lg_video_params video{};
+    lg_audio_params audio{};
+    lg_publish_info info{};
+  };
+
+  lg_server_callbacks cb_;
+};
+
+}  // namespace
+
+struct lg_server {
+  std::unique_ptr<CEvents> events;
+  std::unique_ptr<lg::ingest::Server> server;
+  lg_store store;  // borrowed view of the server's store
+};
+
+extern "C" {
+
+LG_API const char *lg_protocol_name(lg_protocol protocol) {
+  return protocol == LG_PROTOCOL_RTMP ? "rtmp" : "unknown";
+}
+
+LG_API const char *lg_codec_name(lg_codec codec) {
+  switch (codec) {
+    case LG_CODEC_H264:
+      return "h264";
+    case LG_CODEC_HEVC:
+      return "hevc";
+    case LG_CODEC_AV1:
+      return "av1";
+    case LG_CODEC_AAC:
+      return "aac";
+    case LG_CODEC_MP3:
+      return "mp3";
+    case LG_CODEC_OPUS:
+      return "opus";
+    default:
+      return "unknown";
+  }
+}
+
+LG_API void lg_server_options_init(lg_server_options *opts) {
+  if (!opts) return;
+  std::memset(opts, 0, sizeof(*opts));
+  opts->struct_size = sizeof(*opts);
+  opts->data_dir = "./livegate-data";
+  opts->rtmp_address = "0.0.0.0";
+  opts->rtmp_port = 1935;
+  opts->log_level = LG_LOG_INFO;
+  opts->revoke_policy = LG_REVOKE_KEEP;
+  opts->revalidate_interval_ms = 2000;
+  opts->handshake_timeout_ms = 10000;
+  opts->idle_timeout_ms = 30000;
+  opts->max_connections = 1024;
+  opts->max_message_size = 16 * 1024 * 1024;
+  opts->max_streams_per_entry = 16;
+  opts->max_send_buffer = 1024 * 1024;
+}
+
+LG_API lg_status lg_server_create(lg_server **server, const lg_server_options *opts,
+                                  const lg_server_callbacks *callbacks) {
+  return guard([&]() -> lg_status {
+    if (!server) return LG_E_INVALID_ARG;
+    *server = nullptr;
+    // Read only the fields the caller's struct covers; the rest keep defaults.
+    lg_server_options o;
+    lg_server_options_init(&o);
+    if (opts) {
+      if (opts->struct_size < offsetof(lg_server_options, log)) return LG_E_INVALID_ARG;
+      std::memcpy(&o, opts, std::min(opts->struct_size, sizeof(o)));
+    }
+    if (o.rtmp_port < -1 || o.rtmp_port > 65535) return LG_E_INVALID_ARG;
+    if (callbacks && callbacks->struct_size < offsetof(lg_server_callbacks, on_publish_start)) {
+      return LG_E_INVALID_ARG;
+    }
+    lg::ingest::ServerConfig config;
+    if (o.data_dir) config.data_dir = o.data_dir;
+    if (o.rtmp_address) config.rtmp_address = o.rtmp_address;
+    config.rtmp_port = o.rtmp_port;
+    config.logger = lg::core::Logger(o.log, o.log_user, o.log_level);
+    config.revoke_policy = o.revoke_policy == LG_REVOKE_DISCONNECT
+                               ? lg::ingest::RevokePolicy::Disconnect
+                               : lg::ingest::RevokePolicy::Keep;
+    config.revalidate_interval_ms = o.revalidate_interval_ms;
+    auto pick = [](uint32_t v, uint32_t def) { return v ? v : def; };
+    config.handshake_timeout_ms = pick(o.handshake_timeout_ms, config.handshake_timeout_ms);
+    config.idle_timeout_ms = pick(o.idle_timeout_ms, config.idle_timeout_ms);
+    config.max_connections = pick(o.max_connections, config.max_connections);
+    config.max_message_size = pick(o.max_message_size, config.max_message_size);
+    config.max_streams_per_entry = pick(o.max_streams_per_entry, config.max_streams_per_entry);
+    config.max_send_buffer = pick(o.max_send_buffer, config.max_send_buffer);
+    config.host_authorization = o.host_authorization != 0;
+
+    auto handle = std::make_unique<lg_server>();
+    handle->events = std::make_unique<CEvents>(callbacks);
+    std::string error;
+    lg_status rc =
+        lg::ingest::Server::create(std::move(config), handle->events.get(), handle->server, error);
+    if (rc != LG_OK) {
+      if (o.log) o.log(o.log_user, LG_LOG_ERROR, error.c_str());
+      return rc;
+    }
+    handle->store.store = &handle->server->store();
+    handle->store.random = &handle->server->random();
+    handle->events->server = handle.get();
+    *server = handle.release();
+    return LG_OK;
+  });
+}
+
+LG_API lg_status lg_server_start(lg_server *server) {
+  return guard([&]() -> lg_status {
+    if (!server) return LG_E_INVALID_ARG;
+    std::string error;
+    lg_status rc = server->server->start(error);
+    if (rc != LG_OK) server->server->log().error("{}", error);
+    return rc;
+  });
+}
+
+LG_API void lg_server_destroy(lg_server *server) {
+  if (!server) return;
+  try {
+    lg::ingest::Server::destroy(std::move(server->server));
+  } catch (...) {
+  }
+  // When destroyed from a callback the events object must outlive the loop's
+  // last turn, which no longer reports anything: it is quiet by then.
+  delete server;
+}
+
+LG_API lg_status lg_server_get_port(lg_server *server, lg_protocol protocol, int *port) {
+  return guard([&]() -> lg_status {
+    if (!server || !port) return LG_E_INVALID_ARG;
+    int p = server->server->port(protocol == LG_PROTOCOL_RTMP ? lg::ingest::Protocol::Rtmp
+                                                              : lg::ingest::Protocol::Rtmp);
+    if (p < 0) return LG_E_NOT_FOUND;
+    *port = p;
+    return LG_OK;
+  });
+}
+
+LG_API lg_store *lg_server_get_store(lg_server *server) {
+  return server ? &server->store : nullptr;
+}
+
+LG_API lg_status lg_server_regenerate_token(lg_server *server, const char *entry_id,
+                                            lg_revoke_policy policy, lg_entry *out) {
+  return guard([&]() -> lg_status {
+    if (!server || !entry_id || (out && out->struct_size < sizeof(lg_entry))) {
+      return LG_E_INVALID_ARG;
+    }
+    lg::auth::Entry entry;
+    lg_status rc = server->server->regenerate_token(entry_id,
+                                                    policy == LG_REVOKE_DISCONNECT
+                                                        ? lg::ingest::RevokePolicy::Disconnect
+                                                        : lg::ingest::RevokePolicy::Keep,
+                                                    entry);
+    if (rc == LG_OK && out) lg::capi::fill_entry(out, entry);
+    return rc;
+  });
+}
+
+LG_API lg_status lg_server_authorize(lg_server *server, uint64_t request_id, lg_status status,
+                                     const char *reason) {
+  return guard([&]() -> lg_status {
+    if (!server) return LG_E_INVALID_ARG;
+    return server->server->authorize(request_id, status, reason ? reason : "");
+  });
+}
+
+LG_API lg_status lg_server_disconnect(lg_server *server, uint64_t session_id, const char *reason) {
+  return guard([&]() -> lg_status {
+    if (!server) return LG_E_INVALID_ARG;
+    return server->server->disconnect(session_id, reason ? reason : "");
+  });
+}
+
+LG_API lg_status lg_server_get_session_stats(lg_server *server, uint64_t session_id,
+                                             lg_session_stats *stats) {
+  return guard([&]() -> lg_status {
+    if (!server || !stats || stats->struct_size < sizeof(lg_session_stats)) {
+      return LG_E_INVALID_ARG;
+    }
+    lg::ingest::Stats s;
+    lg_status rc = server->server->session_stats(session_id, s);
+    if (rc == LG_OK) *stats = CEvents::to_c(s);
+    return rc;
+  });
+}
+
+}  // extern "C"

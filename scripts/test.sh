@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs dependencies, builds, and runs the whole test suite twice: a
+# normal build, then AddressSanitizer + UndefinedBehaviorSanitizer.
+set -euo pipefail
+here="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$here"
+bash scripts/setup.sh
+
+jobs=$(nproc)
+echo "== build (RelWithDebInfo)"
+BUILD_DIR=build bash scripts/build.sh
+echo "== tests"
+(cd build && ctest --output-on-failure -j"$jobs")
+
+echo "== build (ASan + UBSan)"
+BUILD_DIR=build-asan BUILD_TYPE=Debug bash scripts/build.sh -DLG_SANITIZE=ON
+echo "== tests under ASan + UBSan"
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+(cd build-asan && ctest --output-on-failure -j"$jobs")

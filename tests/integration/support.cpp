@@ -1,0 +1,334 @@
+#include "integration/support.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+extern char **environ;
+
+namespace lgtest {
+
+TempDir::TempDir() {
+  std::string tmpl = (std::filesystem::temp_directory_path() / "livegate-test-XXXXXX").string();
+  if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
+  path_ = tmpl;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+Process::Process(std::vector<std::string> argv, const std::string &log_path) : log_path_(log_path) {
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  const char *out = log_path.empty() ? "/dev/null" : log_path.c_str();
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 1, out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  std::vector<char *> args;
+  for (auto &a : argv) args.push_back(a.data());
+  args.push_back(nullptr);
+  // A process group of its own, so a kill reaches whatever it forks.
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK);
+  posix_spawnattr_setpgroup(&attr, 0);
+  sigset_t none;
+  sigemptyset(&none);
+  posix_spawnattr_setsigmask(&attr, &none);
+  int rc = posix_spawnp(&pid_, args[0], &actions, &attr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  if (rc != 0) throw std::runtime_error("cannot start " + argv[0]);
+}
+
+Process::~Process() {
+  if (!status_) {
+    ::kill(-pid_, SIGKILL);
+    ::kill(pid_, SIGKILL);
+    wait(10s);
+  }
+}
+
+std::optional<int> Process::wait(std::chrono::milliseconds timeout) {
+  if (status_) return status_;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    int st = 0;
+    pid_t r = waitpid(pid_, &st, WNOHANG);
+    if (r == pid_) {
+      status_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+      return status_;
+    }
+    if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
+    std::this_thread::sleep_for(20ms);
+  }
+}
+
+void Process::signal(int sig) {
+  if (!status_) ::kill(pid_, sig);
+}
+
+std::string Process::output() const {
+  if (log_path_.empty()) return {};
+  std::ifstream in(log_path_);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+int run(std::vector<std::string> argv, std::chrono::milliseconds timeout, std::string *output) {
+  TempDir dir;
+  Process p(std::move(argv), dir.file("out.log"));
+  auto rc = p.wait(timeout);
+  if (output) *output = p.output();
+  return rc ? *rc : -1;
+}
+
+bool have_program(const std::string &name) {
+  return run({"sh", "-c", "command -v " + name}, 10s) == 0;
+}
+
+bool have_gst_element(const std::string &name) {
+  return run({"gst-inspect-1.0", "--exists", name}, 20s) == 0;
+}
+
+int count_frames(const std::string &path, const std::string &stream) {
+  std::string out;
+  run({"ffprobe", "-v", "error", "-count_frames", "-select_streams", stream, "-show_entries",
+       "stream=nb_read_frames", "-of", "csv=p=0", path},
+      60s, &out);
+  return std::atoi(out.c_str());
+}
+
+const Source &test_source(int seconds) {
+  static std::mutex mutex;
+  static std::map<int, Source> cache;
+  static TempDir dir;  // lives until the test process ends
+  std::lock_guard lock(mutex);
+  auto it = cache.find(seconds);
+  if (it != cache.end()) return it->second;
+  Source s;
+  s.path = dir.file("src" + std::to_string(seconds) + ".flv");
+  std::string out;
+  int rc = run({"ffmpeg",
+                "-hide_banner",
+                "-loglevel",
+                "error",
+                "-y",
+                "-f",
+                "lavfi",
+                "-i",
+                "testsrc2=size=320x240:rate=30",
+                "-f",
+                "lavfi",
+                "-i",
+                "sine=frequency=440:sample_rate=48000",
+                "-t",
+                std::to_string(seconds),
+                "-c:v",
+                "libx264",
+                "-preset",
+                "ultrafast",
+                "-g",
+                "30",
+                "-keyint_min",
+                "30",
+                "-pix_fmt",
+                "yuv420p",
+                "-c:a",
+                "aac",
+                "-b:a",
+                "96k",
+                "-shortest",
+                s.path},
+               120s, &out);
+  if (rc != 0) throw std::runtime_error("cannot make test media: " + out);
+  s.video_frames = count_frames(s.path, "v:0");
+  s.audio_frames = count_frames(s.path, "a:0");
+  return cache.emplace(seconds, s).first->second;
+}
+
+TestServer::TestServer(std::function<void(lg_server_options &)> tweak,
+                       std::function<void(lg_server_callbacks &)> tweak_callbacks) {
+  lg_server_options opts;
+  lg_server_options_init(&opts);
+  std::string data = dir_.file("data");
+  opts.data_dir = data.c_str();
+  opts.rtmp_address = "127.0.0.1";
+  opts.rtmp_port = 0;
+  opts.log = &TestServer::cb_log;
+  opts.log_user = this;
+  opts.log_level = LG_LOG_DEBUG;
+  if (tweak) tweak(opts);
+  lg_server_callbacks cb{};
+  cb.struct_size = sizeof(cb);
+  cb.user = this;
+  cb.on_publish_start = &TestServer::cb_start;
+  cb.on_publish_reject = &TestServer::cb_reject;
+  cb.on_publish_stop = &TestServer::cb_stop;
+  cb.on_frame = &TestServer::cb_frame;
+  cb.on_authorize = &TestServer::cb_authorize;
+  if (tweak_callbacks) tweak_callbacks(cb);
+  if (lg_server_create(&server_, &opts, &cb) != LG_OK) {
+    throw std::runtime_error("lg_server_create failed");
+  }
+  if (lg_server_start(server_) != LG_OK) throw std::runtime_error("lg_server_start failed");
+  if (lg_server_get_port(server_, LG_PROTOCOL_RTMP, &port_) != LG_OK) {
+    throw std::runtime_error("no RTMP port");
+  }
+}
+
+TestServer::~TestServer() {
+  lg_server_destroy(server_);
+}
+
+lg_entry TestServer::create_entry(const char *name) {
+  lg_entry e{};
+  e.struct_size = sizeof(e);
+  if (lg_store_create_entry(lg_server_get_store(server_), &e, name) != LG_OK) {
+    throw std::runtime_error("cannot create an entry");
+  }
+  return e;
+}
+
+namespace {
+
+std::string take(char *s) {
+  std::string out = s ? s : "";
+  lg_free(s);
+  return out;
+}
+
+}  // namespace
+
+std::string TestServer::ffmpeg_url(const lg_entry &e, lg_role role, const char *stream,
+                                   const char *token) {
+  lg_url_options o;
+  lg_url_options_init(&o);
+  o.host = "127.0.0.1";
+  o.port = static_cast<uint16_t>(port_);
+  char *ff = nullptr;
+  if (lg_url_build(nullptr, nullptr, &ff, &o, e.id, role, token ? token : e.token, stream) !=
+      LG_OK) {
+    throw std::runtime_error("lg_url_build failed");
+  }
+  return take(ff);
+}
+
+std::pair<std::string, std::string> TestServer::obs_url(const lg_entry &e, lg_role role,
+                                                        const char *stream) {
+  lg_url_options o;
+  lg_url_options_init(&o);
+  o.host = "127.0.0.1";
+  o.port = static_cast<uint16_t>(port_);
+  char *url = nullptr, *name = nullptr;
+  if (lg_url_build(&url, &name, nullptr, &o, e.id, role, e.token, stream) != LG_OK) {
+    throw std::runtime_error("lg_url_build failed");
+  }
+  return {take(url), take(name)};
+}
+
+bool TestServer::wait_for(const std::function<bool(const Events &)> &pred,
+                          std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mutex_);
+  return cv_.wait_for(lock, timeout, [&] { return pred(events_); });
+}
+
+Events TestServer::snapshot() {
+  std::lock_guard lock(mutex_);
+  return events_;
+}
+
+std::string TestServer::log_text() {
+  std::lock_guard lock(mutex_);
+  return log_;
+}
+
+void TestServer::cb_start(void *user, const lg_publish_info *info) {
+  auto *self = static_cast<TestServer *>(user);
+  {
+    std::lock_guard lock(self->mutex_);
+    Events::Start s;
+    s.session_id = info->session_id;
+    s.entry_id = info->entry_id;
+    s.stream_name = info->stream_name;
+    s.remote = info->remote_address;
+    s.encoder = info->encoder;
+    s.metadata = info->metadata_json;
+    s.role = info->role;
+    s.vcodec = info->video->codec;
+    s.acodec = info->audio->codec;
+    s.video_codec = info->video->codec_string;
+    s.audio_codec = info->audio->codec_string;
+    s.width = info->video->width;
+    s.height = info->video->height;
+    s.sample_rate = info->audio->sample_rate;
+    s.channels = info->audio->channels;
+    self->events_.starts.push_back(s);
+  }
+  self->cv_.notify_all();
+  if (self->on_start_hook) self->on_start_hook(info);
+}
+
+void TestServer::cb_reject(void *user, const lg_reject_info *info) {
+  auto *self = static_cast<TestServer *>(user);
+  {
+    std::lock_guard lock(self->mutex_);
+    self->events_.rejects.push_back(
+        {info->status, info->reason, info->entry_id, info->stream_name});
+  }
+  self->cv_.notify_all();
+}
+
+void TestServer::cb_stop(void *user, const lg_publish_info *info, const lg_session_stats *stats,
+                         lg_status status, const char *reason) {
+  auto *self = static_cast<TestServer *>(user);
+  {
+    std::lock_guard lock(self->mutex_);
+    self->events_.stops.push_back(
+        {info->session_id, info->entry_id, info->stream_name, reason, status, *stats});
+  }
+  self->cv_.notify_all();
+}
+
+void TestServer::cb_frame(void *user, const lg_publish_info *info, const lg_frame *frame) {
+  auto *self = static_cast<TestServer *>(user);
+  std::lock_guard lock(self->mutex_);
+  self->events_.frames.push_back({info->session_id, frame->track, frame->dts_us, frame->pts_us,
+                                  frame->keyframe != 0, frame->size});
+}
+
+void TestServer::cb_authorize(void *user, const lg_auth_request *request) {
+  auto *self = static_cast<TestServer *>(user);
+  {
+    std::lock_guard lock(self->mutex_);
+    self->events_.auth.push_back(*request);
+    self->events_.auth_tokens.push_back(request->token);
+  }
+  self->cv_.notify_all();
+  if (self->on_authorize_hook) self->on_authorize_hook(request);
+}
+
+void TestServer::cb_log(void *user, lg_log_level level, const char *message) {
+  auto *self = static_cast<TestServer *>(user);
+  std::lock_guard lock(self->mutex_);
+  self->log_ += lg_log_level_name(level);
+  self->log_ += ": ";
+  self->log_ += message;
+  self->log_ += '\n';
+}
+
+}  // namespace lgtest

@@ -1,0 +1,151 @@
+// Test support: child processes with hard timeouts, temporary folders, test
+// media made by ffmpeg, and a server wrapper that records its events.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "livegate/livegate.h"
+
+namespace lgtest {
+
+using namespace std::chrono_literals;
+
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::string &path() const { return path_; }
+  std::string file(const std::string &name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+// A child process; killed (SIGKILL) and reaped when destroyed.
+class Process {
+ public:
+  // stdout and stderr go to files in `log_dir` (or /dev/null if empty).
+  Process(std::vector<std::string> argv, const std::string &log_path = "");
+  ~Process();
+  Process(const Process &) = delete;
+  Process &operator=(const Process &) = delete;
+
+  pid_t pid() const { return pid_; }
+  // Waits for exit; returns the exit code, 128+signal if killed, or nullopt
+  // on timeout.
+  std::optional<int> wait(std::chrono::milliseconds timeout);
+  void signal(int sig);
+  std::string output() const;  // the log file's contents
+
+ private:
+  pid_t pid_ = -1;
+  std::optional<int> status_;
+  std::string log_path_;
+};
+
+// Runs to completion (or kills at the timeout); returns the exit code.
+int run(std::vector<std::string> argv, std::chrono::milliseconds timeout,
+        std::string *output = nullptr);
+
+bool have_program(const std::string &name);
+bool have_gst_element(const std::string &name);
+
+struct Source {
+  std::string path;
+  int video_frames = 0;
+  int audio_frames = 0;
+};
+// A test FLV (H.264 + AAC) made once per process and cached: 320x240 at
+// 30 fps, 1 s GOP, `seconds` long.
+const Source &test_source(int seconds = 4);
+// Counts frames of one stream ("v:0" or "a:0") with ffprobe -count_frames.
+int count_frames(const std::string &path, const std::string &stream);
+
+// Records everything a server reports.
+struct Events {
+  struct Start {
+    uint64_t session_id;
+    std::string entry_id, stream_name, remote, encoder, metadata, video_codec, audio_codec;
+    lg_role role;
+    int width, height, sample_rate, channels;
+    lg_codec vcodec, acodec;
+  };
+  struct Reject {
+    lg_status status;
+    std::string reason, entry_id, stream_name;
+  };
+  struct Stop {
+    uint64_t session_id;
+    std::string entry_id, stream_name, reason;
+    lg_status status;
+    lg_session_stats stats;
+  };
+  struct FrameRec {
+    uint64_t session_id;
+    lg_track_type track;
+    int64_t dts_us, pts_us;
+    bool key;
+    size_t size;
+  };
+  std::vector<Start> starts;
+  std::vector<Reject> rejects;
+  std::vector<Stop> stops;
+  std::vector<FrameRec> frames;
+  std::vector<lg_auth_request> auth;  // pointers inside are not kept
+  std::vector<std::string> auth_tokens;
+};
+
+class TestServer {
+ public:
+  explicit TestServer(std::function<void(lg_server_options &)> tweak = {},
+                      std::function<void(lg_server_callbacks &)> tweak_callbacks = {});
+  ~TestServer();
+
+  lg_server *get() { return server_; }
+  int port() const { return port_; }
+  lg_entry create_entry(const char *name = "test");
+  // The single-URL form ffmpeg publishes to, for this server's port.
+  std::string ffmpeg_url(const lg_entry &e, lg_role role = LG_ROLE_PRIMARY,
+                         const char *stream = "1", const char *token = nullptr);
+  // The Server + Stream Key form an OBS-like encoder uses.
+  std::pair<std::string, std::string> obs_url(const lg_entry &e, lg_role role = LG_ROLE_PRIMARY,
+                                              const char *stream = "1");
+
+  // Waits until `pred(events)` holds (checked under the lock on every event).
+  bool wait_for(const std::function<bool(const Events &)> &pred,
+                std::chrono::milliseconds timeout = 30s);
+  Events snapshot();
+  std::string log_text();
+
+  // Hooks for a test (run on the loop thread, under no lock).
+  std::function<void(const lg_publish_info *)> on_start_hook;
+  std::function<void(const lg_auth_request *)> on_authorize_hook;
+
+ private:
+  static void cb_start(void *user, const lg_publish_info *info);
+  static void cb_reject(void *user, const lg_reject_info *info);
+  static void cb_stop(void *user, const lg_publish_info *info, const lg_session_stats *stats,
+                      lg_status status, const char *reason);
+  static void cb_frame(void *user, const lg_publish_info *info, const lg_frame *frame);
+  static void cb_authorize(void *user, const lg_auth_request *request);
+  static void cb_log(void *user, lg_log_level level, const char *message);
+
+  TempDir dir_;
+  lg_server *server_ = nullptr;
+  int port_ = 0;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  Events events_;
+  std::string log_;
+};
+
+}  // namespace lgtest
