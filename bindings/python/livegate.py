@@ -164,7 +164,7 @@ class Store:
         return out
 
 
-def build_url(host, entry_id, token, role=PRIMARY, stream_name="1", port=1935, scheme=RTMP,
+def build_url(host, entry_id, token, role=PRIMARY, stream_name="1", port=0, scheme=RTMP,
               app="kLive"):
     """Returns {"url", "streamName", "ffmpeg"} for one endpoint."""
     opts = _UrlOptions()

@@ -30,12 +30,12 @@ LG_API const char *lg_role_name(lg_role role);
 typedef struct lg_url_options {
   size_t struct_size; /* set by lg_url_options_init */
   const char *host;   /* domain (production form) or IP/localhost (single host) */
-  uint16_t port;      /* default 1935 (RTMP); use 443 for production RTMPS */
+  uint16_t port;      /* 0 (default): the scheme's own, 1935 for RTMP, 443 for RTMPS */
   lg_scheme scheme;   /* default LG_SCHEME_RTMP */
   const char *app;    /* default "kLive" */
 } lg_url_options;
 
-/* Fills defaults: host "localhost", port 1935, RTMP, app "kLive". */
+/* Fills defaults: host "localhost", port 0 (the scheme's), RTMP, app "kLive". */
 LG_API void lg_url_options_init(lg_url_options *opts);
 
 /*

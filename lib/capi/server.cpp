@@ -64,7 +64,7 @@ class CEvents final : public lg::ingest::Events {
                        lg_status status, std::string_view reason) override {
     if (!cb_.on_publish_stop) return;
     Converted c(info);
-    lg_session_stats s = to_c(stats);
+    lg_session_stats s = stats_to_c(stats);
     std::string why(reason);
     cb_.on_publish_stop(cb_.user, &c.info, &s, status, why.c_str());
   }
@@ -106,7 +106,7 @@ class CEvents final : public lg::ingest::Events {
     cb_.on_authorize(cb_.user, &c);
   }
 
-  static lg_session_stats to_c(const lg::ingest::Stats &stats) {
+  static lg_session_stats stats_to_c(const lg::ingest::Stats &stats) {
     lg_session_stats s{};
     s.struct_size = sizeof(s);
     s.bytes_in = stats.bytes_in;
@@ -339,7 +339,7 @@ LG_API lg_status lg_server_get_session_stats(lg_server *server, uint64_t session
     }
     lg::ingest::Stats s;
     lg_status rc = server->server->session_stats(session_id, s);
-    if (rc == LG_OK) *stats = CEvents::to_c(s);
+    if (rc == LG_OK) *stats = CEvents::stats_to_c(s);
     return rc;
   });
 }

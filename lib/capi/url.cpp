@@ -32,7 +32,7 @@ LG_API void lg_url_options_init(lg_url_options *opts) {
   std::memset(opts, 0, sizeof(*opts));
   opts->struct_size = sizeof(*opts);
   opts->host = "localhost";
-  opts->port = 1935;
+  opts->port = 0;
   opts->scheme = LG_SCHEME_RTMP;
   opts->app = "kLive";
 }

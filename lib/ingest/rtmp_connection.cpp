@@ -2,6 +2,8 @@
 
 #include <uv.h>
 
+#include <algorithm>
+
 #include "auth/token.h"
 #include "ingest/json.h"
 #include "ingest/server.h"
@@ -28,7 +30,9 @@ RtmpConnection::RtmpConnection(Server &server, uint64_t id, std::unique_ptr<net:
       id_(id),
       stream_(std::move(stream)),
       session_(
-          *this, [&server](std::span<uint8_t> out) { server.random().fill(out); },
+          *this,
+          // Handshake bytes need not be secret; a failed draw leaves them zero.
+          [&server](std::span<uint8_t> out) { (void)server.random().fill(out); },
           limits_for(server.config())),
       created_ms_(uv_now(server.uv())),
       last_data_ms_(created_ms_) {
@@ -144,6 +148,9 @@ void RtmpConnection::stop_session(lg_status status, std::string_view reason) {
   }
   publish_requested_ = false;
   started_ = false;
+  // A connection that stays open after unpublishing gets a fresh
+  // handshake-timeout window to publish again.
+  created_ms_ = uv_now(server_.uv());
   video_frames_ = audio_frames_ = 0;
   rate_.clear();
   info_.video = {};
@@ -293,22 +300,25 @@ Stats RtmpConnection::stats(uint64_t now_ms) const {
   s.video_frames = video_frames_;
   s.audio_frames = audio_frames_;
   s.duration_ms = accepted_ ? now_ms - accepted_ms_ : 0;
-  // Rates over the last complete seconds, so a half-filled bucket does not
-  // read as a drop.
+  // Rates over the last complete seconds: neither the first second of the
+  // session nor the current one is full, and either would read as a drop.
   const uint64_t current = now_ms / 1000;
-  uint64_t bytes = 0, frames = 0, seconds = 0;
+  const uint64_t first = accepted_ms_ / 1000;
+  uint64_t bytes = 0, frames = 0;
+  const uint64_t from = std::max<uint64_t>(first + 1, current >= 5 ? current - 5 : 0);
   for (const auto &b : rate_) {
-    if (b.second >= current || b.second + 5 < current) continue;
+    if (b.second < from || b.second >= current) continue;
     bytes += b.bytes;
     frames += b.frames;
   }
-  if (!rate_.empty()) {
-    uint64_t first = rate_.front().second;
-    seconds = std::min<uint64_t>(5, current > first ? current - first : 0);
-  }
+  const uint64_t seconds = current > from ? current - from : 0;
   if (seconds > 0) {
     s.bitrate_bps = bytes * 8 / seconds;
     s.fps = static_cast<double>(frames) / static_cast<double>(seconds);
+  } else if (s.duration_ms > 0) {
+    // Younger than two seconds: the average so far.
+    s.bitrate_bps = s.bytes_in * 8000 / s.duration_ms;
+    s.fps = static_cast<double>(video_frames_) * 1000.0 / static_cast<double>(s.duration_ms);
   }
   return s;
 }

@@ -4,5 +4,5 @@
 int main() {
   lg_url_options opts;
   lg_url_options_init(&opts);
-  return lg_strerror(LG_E_AUTH) != nullptr && opts.port == 1935 ? 0 : 1;
+  return lg_strerror(LG_E_AUTH) != nullptr && opts.port == 0 ? 0 : 1;
 }

@@ -2,6 +2,7 @@
 #include <signal.h>
 
 #include <catch2/catch.hpp>
+#include <cstring>
 #include <thread>
 
 #include "integration/support.h"
@@ -107,7 +108,7 @@ TEST_CASE("an OBS-style server URL plus stream key is accepted", "[rtmp][ffmpeg]
   const std::string prefix = "rtmp://127.0.0.1:" + std::to_string(server.port()) + "/";
   REQUIRE(url.rfind(prefix, 0) == 0);
   std::string app = url.substr(prefix.size());
-  // librtmp strips the trailing "/?t=..." query into the app it sends.
+  // OBS sends the whole path after the host, query included, as its app.
   std::vector<std::string> argv = {
       "ffmpeg", "-hide_banner",   "-loglevel", "error",       "-nostdin",    "-i", src.path,
       "-c",     "copy",           "-f",        "flv",         "-rtmp_tcurl", url,  "-rtmp_app",
@@ -125,48 +126,23 @@ TEST_CASE("an OBS-style server URL plus stream key is accepted", "[rtmp][ffmpeg]
   check_complete(ev, ev.starts[0].session_id, src);
 }
 
-TEST_CASE("GStreamer rtmpsink (librtmp) publishes and every frame arrives", "[rtmp][gstreamer]") {
-  if (!have_gst_element("rtmpsink")) {
-    WARN("GStreamer rtmpsink is not installed; skipped");
-    return;
-  }
+namespace {
+
+// Publishes the test source with GStreamer to `sink` + its properties and
+// checks that every frame arrives. rtmpsink may not exit at EOS, so the test
+// waits for the frames and then stops it.
+void gst_publish(TestServer &server, const lg_entry &e, const std::vector<std::string> &sink) {
   const Source &src = test_source();
-  TestServer server;
-  lg_entry e = server.create_entry();
-  auto [url, key] = server.obs_url(e);
-  // librtmp reads options after the URL; the stream key goes in playpath.
-  const std::string location = url + " playpath=" + key + " live=1";
+  std::vector<std::string> argv = {"gst-launch-1.0", "-q", "filesrc", "location=" + src.path, "!",
+                                   "flvdemux", "name=d", "d.video", "!", "queue", "!",
+                                   "h264parse", "!", "flvmux", "name=m", "streamable=true", "!"};
+  argv.insert(argv.end(), sink.begin(), sink.end());
+  for (const char *a : {"d.audio", "!", "queue", "!", "aacparse", "!", "m."}) argv.emplace_back(a);
   TempDir tmp;
-  Process gst({"gst-launch-1.0",
-               "-q",
-               "filesrc",
-               "location=" + src.path,
-               "!",
-               "flvdemux",
-               "name=d",
-               "d.video",
-               "!",
-               "queue",
-               "!",
-               "h264parse",
-               "!",
-               "flvmux",
-               "name=m",
-               "streamable=true",
-               "!",
-               "rtmpsink",
-               "location=" + location,
-               "d.audio",
-               "!",
-               "queue",
-               "!",
-               "aacparse",
-               "!",
-               "m."},
-              tmp.file("gst.log"));
-  // rtmpsink may not exit at EOS: wait for every frame, then stop it.
+  Process gst(argv, tmp.file("gst.log"));
   const size_t want = static_cast<size_t>(src.video_frames + src.audio_frames);
   bool all = server.wait_for([&](const Events &ev) { return ev.frames.size() >= want; }, 60s);
+  gst.wait(5s);
   gst.signal(SIGINT);
   gst.wait(5s);
   INFO(gst.output() << server.log_text());
@@ -178,53 +154,37 @@ TEST_CASE("GStreamer rtmpsink (librtmp) publishes and every frame arrives", "[rt
   check_complete(ev, ev.starts[0].session_id, src);
 }
 
+}  // namespace
+
+TEST_CASE("GStreamer rtmpsink (librtmp) publishes and every frame arrives", "[rtmp][gstreamer]") {
+  if (!have_gst_element("rtmpsink")) {
+    WARN("GStreamer rtmpsink is not installed; skipped");
+    return;
+  }
+  TestServer server;
+  lg_entry e = server.create_entry();
+  SECTION("the single-host URL") {
+    gst_publish(server, e, {"rtmpsink", "location=" + server.ffmpeg_url(e) + " live=1"});
+  }
+  SECTION("a production tcUrl (entry and role in the host name) sent to 127.0.0.1") {
+    // librtmp's options after the URL let it claim the production host
+    // while connecting to loopback, as an encoder behind DNS would.
+    const std::string tc = "rtmp://" + std::string(e.id) + ".p.publish.example.com:1935/kLive";
+    const std::string location = "rtmp://127.0.0.1:" + std::to_string(server.port()) +
+                                 "/kLive/1 app=kLive tcUrl=" + tc + " playpath=1?t=" + e.token +
+                                 " live=1";
+    gst_publish(server, e, {"rtmpsink", "location=" + location});
+  }
+}
+
 TEST_CASE("GStreamer rtmp2sink publishes and every frame arrives", "[rtmp][gstreamer]") {
   if (!have_gst_element("rtmp2sink")) {
     WARN("GStreamer rtmp2sink is not installed; skipped");
     return;
   }
-  const Source &src = test_source();
   TestServer server;
   lg_entry e = server.create_entry();
-  TempDir tmp;
-  Process gst({"gst-launch-1.0",
-               "-q",
-               "filesrc",
-               "location=" + src.path,
-               "!",
-               "flvdemux",
-               "name=d",
-               "d.video",
-               "!",
-               "queue",
-               "!",
-               "h264parse",
-               "!",
-               "flvmux",
-               "name=m",
-               "streamable=true",
-               "!",
-               "rtmp2sink",
-               "location=" + server.ffmpeg_url(e),
-               "d.audio",
-               "!",
-               "queue",
-               "!",
-               "aacparse",
-               "!",
-               "m."},
-              tmp.file("gst.log"));
-  const size_t want = static_cast<size_t>(src.video_frames + src.audio_frames);
-  bool all = server.wait_for([&](const Events &ev) { return ev.frames.size() >= want; }, 60s);
-  gst.wait(10s);
-  gst.signal(SIGINT);
-  gst.wait(5s);
-  INFO(gst.output() << server.log_text());
-  REQUIRE(all);
-  REQUIRE(server.wait_for([](const Events &ev) { return !ev.stops.empty(); }, 15s));
-  Events ev = server.snapshot();
-  REQUIRE(ev.starts.size() == 1);
-  check_complete(ev, ev.starts[0].session_id, src);
+  gst_publish(server, e, {"rtmp2sink", "location=" + server.ffmpeg_url(e)});
 }
 
 TEST_CASE("a wrong, missing or regenerated-away token is refused", "[rtmp][auth]") {
