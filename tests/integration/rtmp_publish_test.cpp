@@ -133,9 +133,23 @@ namespace {
 // waits for the frames and then stops it.
 void gst_publish(TestServer &server, const lg_entry &e, const std::vector<std::string> &sink) {
   const Source &src = test_source();
-  std::vector<std::string> argv = {"gst-launch-1.0", "-q", "filesrc", "location=" + src.path, "!",
-                                   "flvdemux", "name=d", "d.video", "!", "queue", "!",
-                                   "h264parse", "!", "flvmux", "name=m", "streamable=true", "!"};
+  std::vector<std::string> argv = {"gst-launch-1.0",
+                                   "-q",
+                                   "filesrc",
+                                   "location=" + src.path,
+                                   "!",
+                                   "flvdemux",
+                                   "name=d",
+                                   "d.video",
+                                   "!",
+                                   "queue",
+                                   "!",
+                                   "h264parse",
+                                   "!",
+                                   "flvmux",
+                                   "name=m",
+                                   "streamable=true",
+                                   "!"};
   argv.insert(argv.end(), sink.begin(), sink.end());
   for (const char *a : {"d.audio", "!", "queue", "!", "aacparse", "!", "m."}) argv.emplace_back(a);
   TempDir tmp;
