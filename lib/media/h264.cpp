@@ -125,7 +125,7 @@ bool parse_sps(std::span<const uint8_t> nal, SpsInfo &info, std::string &error) 
     if (br.flag()) {  // seq_scaling_matrix_present_flag
       const int lists = chroma_format_idc != 3 ? 8 : 12;
       for (int i = 0; i < lists && br.ok(); ++i) {
-        if (br.flag() && !skip_scaling_list(br, 16)) {
+        if (br.flag() && !skip_scaling_list(br, i < 6 ? 16 : 64)) {
           if (!br.ok()) break;
           return set_error(error, "H.264 SPS: scaling list delta out of range");
         }

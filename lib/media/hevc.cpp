@@ -73,7 +73,7 @@ bool parse_hevc_sps(std::span<const uint8_t> nal, HevcSpsInfo &info, std::string
     for (uint32_t i = max_sub_layers_minus1; i < 8; ++i) br.skip(2);  // reserved_zero_2bits
   }
   for (uint32_t i = 0; i < max_sub_layers_minus1; ++i) {
-    if (sub_profile_present[i]) br.skip(88);
+    if (sub_profile_present[i]) br.skip(87);
     if (sub_level_present[i]) br.skip(8);
   }
 

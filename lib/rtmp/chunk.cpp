@@ -156,8 +156,9 @@ ChunkReader::Status ChunkReader::process(std::span<const uint8_t> data, size_t &
       case State::Payload: {
         ChunkStream &cs = *cur_;
         const size_t n = std::min<size_t>(data.size() - used, chunk_left_);
-        if (buffered_ + n > limits_.max_buffered_bytes) {
-          fail("incomplete messages hold more than " + str(limits_.max_buffered_bytes) + " bytes");
+        const size_t max_buffered = std::max(limits_.max_buffered_bytes, limits_.max_message_size);
+        if (buffered_ + n > max_buffered) {
+          fail("incomplete messages hold more than " + str(max_buffered) + " bytes");
           return Status::Error;
         }
         cs.payload.insert(cs.payload.end(), data.begin() + static_cast<ptrdiff_t>(used),

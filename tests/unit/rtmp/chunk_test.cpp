@@ -547,6 +547,12 @@ TEST_CASE("chunk: bytes held in incomplete messages are limited", "[rtmp][chunk]
   auto r = decode_whole(reader, serial);
   CHECK_FALSE(r.error);
   CHECK(r.messages.size() == 2);
+  // A buffer limit below the message limit would refuse allowed messages:
+  // the message limit wins.
+  ChunkLimits small;
+  small.max_buffered_bytes = 100;
+  small.max_message_size = 1000;
+  check_all_splits(wa, {make(4, 9, 1, 0, pattern(800, 1))}, small);
 }
 
 TEST_CASE("chunk: timestamps wrap around the 32-bit clock", "[rtmp][chunk]") {
