@@ -1,6 +1,6 @@
 // The RTMP handshake, both sides. Both the plain handshake of the published
 // specification and the digest ("complex", Flash Player 9) handshake that
-// ffmpeg, librtmp and Flash-era encoders send are supported; RTMPE
+// ffmpeg, Flash Player and Flash-era encoders send are supported; RTMPE
 // (encrypted, C0 = 6) is not.
 //
 //   client                         server

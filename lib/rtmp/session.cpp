@@ -47,7 +47,9 @@ lg_status ServerSession::feed(std::span<const uint8_t> bytes) {
     handshake_done_ = true;
     bytes = bytes.subspan(consumed);
   }
-  while (!bytes.empty()) {
+  // The reader may hold back a few bytes while it checks for a repeated
+  // extended timestamp, so it is asked again until it needs more input.
+  for (;;) {
     size_t consumed = 0;
     Message msg;
     auto status = reader_.feed(bytes, consumed, msg);
@@ -256,7 +258,9 @@ lg_status ServerSession::on_data(const Message &, std::span<const uint8_t> body)
   std::vector<amf0::Value> values;
   std::string error;
   if (!amf0::decode_all(body, limits_.amf, values, error)) {
-    return fail(LG_E_PROTOCOL, "malformed AMF0 data message: " + error);
+    // Metadata is informational: a malformed one must not end a live stream.
+    ++malformed_data_;
+    return LG_OK;
   }
   size_t i = 0;
   if (i < values.size() && values[i].is_string() && values[i].as_string() == "@setDataFrame") ++i;

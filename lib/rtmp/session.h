@@ -63,6 +63,8 @@ class ServerSession {
   bool handshake_done() const { return handshake_done_; }
   bool publishing() const { return state_ == State::Publishing; }
   uint64_t bytes_in() const { return bytes_in_; }
+  // Data messages (metadata) that could not be decoded and were skipped.
+  uint64_t malformed_data() const { return malformed_data_; }
   bool used_digest_handshake() const { return handshake_.used_digest(); }
 
  private:
@@ -92,6 +94,7 @@ class ServerSession {
   uint32_t publish_stream_id_ = 0;
   uint32_t next_stream_id_ = 1;
   uint64_t bytes_in_ = 0;
+  uint64_t malformed_data_ = 0;
   uint64_t last_ack_ = 0;
   uint32_t peer_window_ = 0;
   std::vector<Message> pending_media_;

@@ -1,18 +1,22 @@
 #!/usr/bin/env python3
 """Records what a real RTMP publisher sends, for the codec's test fixtures.
 
-Runs `ffmpeg -listen 1` as the server and a second ffmpeg as the publisher,
-with a recording TCP proxy between them. Of the publisher's bytes it keeps
-C0+C1 (PREFIX_c0c1.bin) and the chunk stream after C2 (PREFIX_chunks.bin).
-Usage:
+Runs `ffmpeg -listen 1` as the server and a publisher (ffmpeg, or GStreamer's
+rtmpsink, which is librtmp) with a recording TCP proxy between them. Of the
+publisher's bytes it keeps C0+C1 (PREFIX_c0c1.bin) and the chunk stream
+after C2 (PREFIX_chunks.bin). Usage:
 
     capture.py PREFIX [extra publisher ffmpeg output args...]
-    capture.py --librtmp PREFIX   (GStreamer's rtmpsink, which uses librtmp)
+    capture.py --librtmp PREFIX
 
-The fixtures in this directory were made with ffmpeg 5.1:
+The fixtures in this directory were made with ffmpeg 5.1 and GStreamer 1.22:
 
     capture.py ffmpeg_publish
     capture.py ffmpeg_publish_extts -output_ts_offset 20000
+    capture.py --librtmp librtmp_publish
+
+ffmpeg_publish_extts_c0c1.bin is not kept: ffmpeg seeds C1's random bytes
+with a constant, so it equals ffmpeg_publish_c0c1.bin.
 """
 import socket
 import subprocess

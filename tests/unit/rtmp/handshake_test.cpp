@@ -347,7 +347,8 @@ TEST_CASE("handshake: the client notices a server that does not answer its diges
   CHECK_THAT(bad.error(), Catch::Contains("version 22"));
 }
 
-TEST_CASE("handshake: helper digests match the independent implementation", "[rtmp][handshake]") {
+TEST_CASE("handshake: digest primitives match the independent implementation",
+          "[rtmp][handshake]") {
   namespace hs = lg::rtmp::handshake;
   CHECK(hs::player_key().size() == 62);
   CHECK(hs::server_key().size() == 68);

@@ -309,3 +309,25 @@ TEST_CASE("ping requests are answered and play is refused", "[rtmp][session]") {
   CHECK(session.feed(more) == LG_E_UNSUPPORTED);
   CHECK(status_code(decode_replies(rec.sent).back()) == "NetStream.Play.Failed");
 }
+
+TEST_CASE("malformed metadata is skipped without ending the stream", "[rtmp][session]") {
+  const auto bytes = client_bytes_until_unpublish("ffmpeg_publish");
+  Recorder rec;
+  ServerSession session(rec, random_fill);
+  rec.session = &session;
+  REQUIRE(session.feed(bytes) == LG_OK);
+  const int video_before = rec.video;
+  std::vector<uint8_t> more;
+  ChunkWriter writer;
+  writer.set_chunk_size(4096);  // ffmpeg announced this size earlier in the capture
+  Message bad;
+  bad.csid = 4;
+  bad.type_id = msg_type::kDataAmf0;
+  bad.stream_id = 1;
+  bad.payload = {0x02, 0x00, 0x0a, 'o', 'n', 'M', 'e', 't', 'a', 'D', 'a', 't', 'a', 0x03, 0x00};
+  writer.write(bad, more);
+  CHECK(session.feed(more) == LG_OK);
+  CHECK(session.malformed_data() == 1);
+  CHECK(session.publishing());
+  CHECK(rec.video == video_before);
+}
