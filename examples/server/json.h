@@ -1,130 +1,61 @@
-// A minimal JSON writer for the example server's machine-readable output.
+// A small JSON writer for livegate-server's machine-readable output: one
+// compact document per call site, always valid JSON (strings are escaped and
+// invalid UTF-8 is replaced), so operators can pipe the output to jq.
 #pragma once
 
-#include <cmath>
+#include <concepts>
 #include <cstdint>
-#include <cstdio>
 #include <string>
 #include <string_view>
+#include <vector>
 
-namespace example {
+namespace lgserver {
 
-class Json {
+class JsonWriter {
  public:
-  Json &begin_object() { return open('{'); }
-  Json &end_object() { return close('}'); }
-  Json &begin_array() { return open('['); }
-  Json &end_array() { return close(']'); }
+  JsonWriter &begin_object();
+  JsonWriter &end_object();
+  JsonWriter &begin_array();
+  JsonWriter &end_array();
 
-  Json &key(std::string_view k) {
-    comma();
-    string_literal(k);
-    out_ += ':';
-    after_key_ = true;
-    return *this;
-  }
-  Json &value(std::string_view s) {
-    comma();
-    string_literal(s);
-    return *this;
-  }
-  Json &value(const char *s) { return value(std::string_view(s ? s : "")); }
-  Json &value(int64_t n) {
-    comma();
-    out_ += std::to_string(n);
-    return *this;
-  }
-  Json &value(uint64_t n) {
-    comma();
-    out_ += std::to_string(n);
-    return *this;
-  }
-  Json &value(int n) { return value(static_cast<int64_t>(n)); }
-  Json &value(double d) {
-    comma();
-    if (!std::isfinite(d)) {
-      out_ += "null";
+  JsonWriter &key(std::string_view name);
+
+  JsonWriter &string(std::string_view value);
+  // NULL writes null: the C API uses it for "not known".
+  JsonWriter &string_or_null(const char *value);
+  JsonWriter &number(int64_t value);
+  JsonWriter &number(uint64_t value);
+  template <std::integral T>
+  requires(!std::same_as<T, bool>) JsonWriter &number(T value) {
+    if constexpr (std::is_signed_v<T>) {
+      return number(static_cast<int64_t>(value));
     } else {
-      char buf[32];
-      std::snprintf(buf, sizeof(buf), "%.3f", d);
-      out_ += buf;
+      return number(static_cast<uint64_t>(value));
     }
-    return *this;
   }
-  Json &value(bool b) {
-    comma();
-    out_ += b ? "true" : "false";
-    return *this;
-  }
-  // Inserts text that is already JSON (the library's metadata_json).
-  Json &raw(std::string_view json) {
-    comma();
-    out_ += json.empty() ? std::string_view("null") : json;
-    return *this;
-  }
-  template <typename T>
-  Json &field(std::string_view k, T v) {
-    key(k);
-    return value(v);
-  }
+  // Non-finite values have no JSON form and are written as null.
+  JsonWriter &number(double value);
+  JsonWriter &boolean(bool value);
+  JsonWriter &null();
+  // Text that is already a JSON value (the library's metadata_json). Line
+  // breaks are turned into spaces so that one event stays on one line.
+  JsonWriter &raw(std::string_view json);
 
+  // The document so far; complete once every container is closed.
   const std::string &str() const { return out_; }
 
+  // Appends `value` as a quoted JSON string to `out`.
+  static void append_quoted(std::string &out, std::string_view value);
+
  private:
-  Json &open(char c) {
-    comma();
-    out_ += c;
-    first_ = true;
-    return *this;
-  }
-  Json &close(char c) {
-    out_ += c;
-    first_ = false;
-    return *this;
-  }
-  void comma() {
-    if (after_key_) {
-      after_key_ = false;
-      return;
-    }
-    if (!first_ && !out_.empty()) out_ += ',';
-    first_ = false;
-  }
-  void string_literal(std::string_view s) {
-    out_ += '"';
-    for (unsigned char c : s) {
-      switch (c) {
-        case '"':
-          out_ += "\\\"";
-          break;
-        case '\\':
-          out_ += "\\\\";
-          break;
-        case '\n':
-          out_ += "\\n";
-          break;
-        case '\r':
-          out_ += "\\r";
-          break;
-        case '\t':
-          out_ += "\\t";
-          break;
-        default:
-          if (c < 0x20) {
-            char buf[8];
-            std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-            out_ += buf;
-          } else {
-            out_ += static_cast<char>(c);
-          }
-      }
-    }
-    out_ += '"';
-  }
+  void before_value();
+  JsonWriter &open(char bracket);
+  JsonWriter &close(char bracket);
 
   std::string out_;
-  bool first_ = true;
+  // One flag per open container: whether it has an element yet.
+  std::vector<bool> has_element_;
   bool after_key_ = false;
 };
 
-}  // namespace example
+}  // namespace lgserver

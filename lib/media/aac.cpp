@@ -26,12 +26,14 @@ bool read_sample_rate(BitReader &br, int &rate, std::string &error) {
   const uint32_t index = br.bits(4);
   if (index == 15) {
     rate = static_cast<int>(br.bits(24));
-    if (br.ok() && rate == 0) return set_error(error, "AudioSpecificConfig: explicit sample rate 0");
+    if (br.ok() && rate == 0) {
+      return set_error(error, "AudioSpecificConfig: explicit sample rate 0");
+    }
     return true;
   }
   if (index >= kSampleRates.size()) {
-    return set_error(error,
-                     "AudioSpecificConfig: reserved samplingFrequencyIndex " + std::to_string(index));
+    return set_error(
+        error, "AudioSpecificConfig: reserved samplingFrequencyIndex " + std::to_string(index));
   }
   rate = kSampleRates[index];
   return true;
@@ -40,18 +42,14 @@ bool read_sample_rate(BitReader &br, int &rate, std::string &error) {
 // Output channels of channelConfiguration 1..14 (ISO/IEC 14496-3 Table
 // 1.19, with the 2009 additions); -1 for reserved values.
 int channels_for_config(int config) {
-  static constexpr std::array<int, 16> kChannels = {0, 1, 2, 3, 4, 5, 6, 8, -1, -1, -1, 7, 8, 24, 8, -1};
+  static constexpr std::array<int, 16> kChannels = {0,  1,  2,  3, 4, 5,  6, 8,
+                                                    -1, -1, -1, 7, 8, 24, 8, -1};
   return kChannels[static_cast<size_t>(config & 15)];
 }
 
 bool is_general_audio(int type) {
-  switch (type) {
-    case 1: case 2: case 3: case 4: case 6: case 7:
-    case 17: case 19: case 20: case 21: case 22: case 23:
-      return true;
-    default:
-      return false;
-  }
+  return (type >= 1 && type <= 4) || type == 6 || type == 7 || type == 17 ||
+         (type >= 19 && type <= 23);
 }
 
 bool is_error_resilient(int type) {
@@ -144,7 +142,9 @@ bool parse_audio_specific_config(std::span<const uint8_t> asc, AacConfig &config
     if (base == 6 || base == 20) br.skip(3);  // layerNr
     if (extension) {
       if (base == 22) br.skip(5 + 11);  // numOfSubFrame, layer_length
-      if (base == 17 || base == 19 || base == 20 || base == 23) br.skip(3);  // resilience flags
+      // aacSectionDataResilienceFlag, aacScalefactorDataResilienceFlag,
+      // aacSpectralDataResilienceFlag
+      if (base == 17 || base == 19 || base == 20 || base == 23) br.skip(3);
       br.skip(1);  // extensionFlag3
     }
     if (is_error_resilient(base)) br.skip(2);  // epConfig
@@ -192,8 +192,8 @@ bool parse_audio_specific_config(std::span<const uint8_t> asc, AudioParams &para
 bool parse_adts_header(std::span<const uint8_t> in, AdtsHeader &header, std::string &error) {
   header = AdtsHeader{};
   if (in.size() < 7) {
-    return set_error(error, "ADTS header truncated: " + std::to_string(in.size()) +
-                                " bytes, 7 needed");
+    return set_error(error,
+                     "ADTS header truncated: " + std::to_string(in.size()) + " bytes, 7 needed");
   }
   if (in[0] != 0xff || (in[1] & 0xf0) != 0xf0) return set_error(error, "no ADTS syncword");
   if ((in[1] & 0x06) != 0) return set_error(error, "ADTS layer is not 0");
@@ -202,8 +202,8 @@ bool parse_adts_header(std::span<const uint8_t> in, AdtsHeader &header, std::str
   header.object_type = (in[2] >> 6) + 1;
   header.sampling_index = (in[2] >> 2) & 0x0f;
   if (header.sampling_index >= static_cast<int>(kSampleRates.size())) {
-    return set_error(error, "ADTS: reserved sampling_frequency_index " +
-                                std::to_string(header.sampling_index));
+    return set_error(
+        error, "ADTS: reserved sampling_frequency_index " + std::to_string(header.sampling_index));
   }
   header.sample_rate = kSampleRates[static_cast<size_t>(header.sampling_index)];
   header.channel_config = ((in[2] & 1) << 2) | (in[3] >> 6);

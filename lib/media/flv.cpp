@@ -203,8 +203,7 @@ ParseResult parse_enhanced_video(std::span<const uint8_t> in, VideoTag &out, std
   } else if (is("av01")) {
     out.codec = Codec::AV1;
   } else {
-    return unsupported(error, "unsupported Enhanced RTMP video codec '" +
-                                  printable_fourcc(fourcc) +
+    return unsupported(error, "unsupported Enhanced RTMP video codec '" + printable_fourcc(fourcc) +
                                   "'; only avc1, hvc1 and av01 are supported");
   }
   switch (packet_type) {

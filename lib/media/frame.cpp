@@ -46,12 +46,12 @@ std::string hevc_codec_string(const VideoParams &p) {
   const int space = c[1] >> 6;
   const bool high_tier = (c[1] >> 5) & 1;
   const int idc = c[1] & 0x1f;
-  const uint32_t compat = (uint32_t{c[2]} << 24) | (uint32_t{c[3]} << 16) |
-                          (uint32_t{c[4]} << 8) | uint32_t{c[5]};
+  const uint32_t compat =
+      (uint32_t{c[2]} << 24) | (uint32_t{c[3]} << 16) | (uint32_t{c[4]} << 8) | uint32_t{c[5]};
   std::string s = "hvc1.";
   if (space > 0) s += static_cast<char>('A' + space - 1);
-  s += std::to_string(idc) + "." + hex_upper(reverse_bits(compat)) + "." +
-       (high_tier ? "H" : "L") + std::to_string(c[12]);
+  s += std::to_string(idc) + "." + hex_upper(reverse_bits(compat)) + "." + (high_tier ? "H" : "L") +
+       std::to_string(c[12]);
   size_t last = 11;
   while (last >= 6 && c[last] == 0) --last;
   for (size_t i = 6; i <= last; ++i) s += "." + hex_upper(c[i]);

@@ -109,8 +109,8 @@ bool parse_sps(std::span<const uint8_t> nal, SpsInfo &info, std::string &error) 
   if (is_high_profile(info.profile_idc)) {
     const uint32_t chroma_format_idc = br.ue();
     if (br.ok() && chroma_format_idc > 3) {
-      return set_error(error,
-                       "H.264 SPS: chroma_format_idc " + std::to_string(chroma_format_idc) + " > 3");
+      return set_error(
+          error, "H.264 SPS: chroma_format_idc " + std::to_string(chroma_format_idc) + " > 3");
     }
     info.chroma_format_idc = static_cast<int>(chroma_format_idc);
     if (chroma_format_idc == 3) separate_colour_planes = br.flag();
@@ -121,7 +121,7 @@ bool parse_sps(std::span<const uint8_t> nal, SpsInfo &info, std::string &error) 
     }
     info.bit_depth_luma = static_cast<int>(luma_minus8) + 8;
     info.bit_depth_chroma = static_cast<int>(chroma_minus8) + 8;
-    br.skip(1);  // qpprime_y_zero_transform_bypass_flag
+    br.skip(1);       // qpprime_y_zero_transform_bypass_flag
     if (br.flag()) {  // seq_scaling_matrix_present_flag
       const int lists = chroma_format_idc != 3 ? 8 : 12;
       for (int i = 0; i < lists && br.ok(); ++i) {
@@ -161,15 +161,15 @@ bool parse_sps(std::span<const uint8_t> nal, SpsInfo &info, std::string &error) 
   }
   const uint32_t max_num_ref_frames = br.ue();
   if (br.ok() && max_num_ref_frames > 16) {
-    return set_error(error, "H.264 SPS: max_num_ref_frames " +
-                                std::to_string(max_num_ref_frames) + " > 16");
+    return set_error(
+        error, "H.264 SPS: max_num_ref_frames " + std::to_string(max_num_ref_frames) + " > 16");
   }
   br.skip(1);  // gaps_in_frame_num_value_allowed_flag
   const uint64_t width_mbs = uint64_t{br.ue()} + 1;
   const uint64_t height_map_units = uint64_t{br.ue()} + 1;
   if (br.ok() && (width_mbs > kMaxMbsPerDimension || height_map_units > kMaxMbsPerDimension)) {
-    return set_error(error, "H.264 SPS: absurd picture size of " + std::to_string(width_mbs) +
-                                "x" + std::to_string(height_map_units) + " macroblocks");
+    return set_error(error, "H.264 SPS: absurd picture size of " + std::to_string(width_mbs) + "x" +
+                                std::to_string(height_map_units) + " macroblocks");
   }
   info.frame_mbs_only = br.flag();
   if (!info.frame_mbs_only) br.skip(1);  // mb_adaptive_frame_field_flag
@@ -229,13 +229,14 @@ bool parse_avc_config(std::span<const uint8_t> avcc, VideoParams &params, std::s
   SpsInfo sps;
   for (int i = 0; i < num_sps; ++i) {
     if (avcc.size() - pos < 2) {
-      return set_error(error, "AVCDecoderConfigurationRecord truncated in SPS " + std::to_string(i));
+      return set_error(error,
+                       "AVCDecoderConfigurationRecord truncated in SPS " + std::to_string(i));
     }
     const size_t len = read_u16(avcc, pos);
     pos += 2;
     if (len == 0) {
-      return set_error(error, "AVCDecoderConfigurationRecord: SPS " + std::to_string(i) +
-                                  " is empty");
+      return set_error(error,
+                       "AVCDecoderConfigurationRecord: SPS " + std::to_string(i) + " is empty");
     }
     if (avcc.size() - pos < len) {
       return set_error(error, "AVCDecoderConfigurationRecord: SPS " + std::to_string(i) +
@@ -251,13 +252,14 @@ bool parse_avc_config(std::span<const uint8_t> avcc, VideoParams &params, std::s
   const int num_pps = avcc[pos++];
   for (int i = 0; i < num_pps; ++i) {
     if (avcc.size() - pos < 2) {
-      return set_error(error, "AVCDecoderConfigurationRecord truncated in PPS " + std::to_string(i));
+      return set_error(error,
+                       "AVCDecoderConfigurationRecord truncated in PPS " + std::to_string(i));
     }
     const size_t len = read_u16(avcc, pos);
     pos += 2;
     if (len == 0) {
-      return set_error(error, "AVCDecoderConfigurationRecord: PPS " + std::to_string(i) +
-                                  " is empty");
+      return set_error(error,
+                       "AVCDecoderConfigurationRecord: PPS " + std::to_string(i) + " is empty");
     }
     if (avcc.size() - pos < len) {
       return set_error(error, "AVCDecoderConfigurationRecord: PPS " + std::to_string(i) +

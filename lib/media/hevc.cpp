@@ -73,17 +73,19 @@ bool parse_hevc_sps(std::span<const uint8_t> nal, HevcSpsInfo &info, std::string
     for (uint32_t i = max_sub_layers_minus1; i < 8; ++i) br.skip(2);  // reserved_zero_2bits
   }
   for (uint32_t i = 0; i < max_sub_layers_minus1; ++i) {
-    if (sub_profile_present[i]) br.skip(87);
+    if (sub_profile_present[i]) br.skip(88);
     if (sub_level_present[i]) br.skip(8);
   }
 
   const uint32_t sps_id = br.ue();
   if (br.ok() && sps_id > 15) {
-    return set_error(error, "HEVC SPS: sps_seq_parameter_set_id " + std::to_string(sps_id) + " > 15");
+    return set_error(error,
+                     "HEVC SPS: sps_seq_parameter_set_id " + std::to_string(sps_id) + " > 15");
   }
   const uint32_t chroma_format_idc = br.ue();
   if (br.ok() && chroma_format_idc > 3) {
-    return set_error(error, "HEVC SPS: chroma_format_idc " + std::to_string(chroma_format_idc) + " > 3");
+    return set_error(error,
+                     "HEVC SPS: chroma_format_idc " + std::to_string(chroma_format_idc) + " > 3");
   }
   info.chroma_format_idc = static_cast<int>(chroma_format_idc);
   bool separate_colour_planes = false;
@@ -111,7 +113,8 @@ bool parse_hevc_sps(std::span<const uint8_t> nal, HevcSpsInfo &info, std::string
   info.bit_depth_chroma = static_cast<int>(chroma_minus8) + 8;
 
   // Conformance window offsets count in chroma samples (Table 6-1).
-  const bool subsampled = !separate_colour_planes && (chroma_format_idc == 1 || chroma_format_idc == 2);
+  const bool subsampled =
+      !separate_colour_planes && (chroma_format_idc == 1 || chroma_format_idc == 2);
   const uint64_t sub_width = subsampled ? 2 : 1;
   const uint64_t sub_height = !separate_colour_planes && chroma_format_idc == 1 ? 2 : 1;
   const uint64_t crop_x = (left + right) * sub_width;
@@ -151,7 +154,8 @@ bool parse_hevc_config(std::span<const uint8_t> hvcc, VideoParams &params, std::
   HevcSpsInfo sps;
   for (int a = 0; a < num_arrays; ++a) {
     if (hvcc.size() - pos < 3) {
-      return set_error(error, "HEVCDecoderConfigurationRecord truncated in array " + std::to_string(a));
+      return set_error(error,
+                       "HEVCDecoderConfigurationRecord truncated in array " + std::to_string(a));
     }
     const int type = hvcc[pos] & 0x3f;
     const size_t count = (size_t{hvcc[pos + 1]} << 8) | hvcc[pos + 2];
@@ -164,8 +168,8 @@ bool parse_hevc_config(std::span<const uint8_t> hvcc, VideoParams &params, std::
       const size_t len = (size_t{hvcc[pos]} << 8) | hvcc[pos + 1];
       pos += 2;
       if (len == 0) {
-        return set_error(error, "HEVCDecoderConfigurationRecord: empty NAL unit in array " +
-                                    std::to_string(a));
+        return set_error(
+            error, "HEVCDecoderConfigurationRecord: empty NAL unit in array " + std::to_string(a));
       }
       if (hvcc.size() - pos < len) {
         return set_error(error, "HEVCDecoderConfigurationRecord: NAL unit in array " +

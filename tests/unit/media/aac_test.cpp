@@ -36,7 +36,9 @@ AacFlv encode_aac_flv(const TempDir &dir, const std::string &name, int rate, int
   return r;
 }
 
-std::vector<uint8_t> bytes(std::initializer_list<uint8_t> b) { return std::vector<uint8_t>(b); }
+std::vector<uint8_t> bytes(std::initializer_list<uint8_t> b) {
+  return std::vector<uint8_t>(b);
+}
 
 }  // namespace
 
@@ -82,8 +84,10 @@ TEST_CASE("aac: AAC-LC 48 kHz stereo from ffmpeg's FLV", "[media][aac]") {
     CHECK_FALSE((tag.body[0] == 0xff && (tag.body[1] & 0xf0) == 0xf0));
     ++frames;
   }
-  const std::string packets = capture("ffprobe -v error -count_packets -show_entries "
-                                      "stream=nb_read_packets -of default=nw=1:nk=1 '" + e.file + "'");
+  const std::string packets = capture(
+      "ffprobe -v error -count_packets -show_entries "
+      "stream=nb_read_packets -of default=nw=1:nk=1 '" +
+      e.file + "'");
   CHECK(frames == to_int(packets));
 }
 
@@ -150,7 +154,8 @@ TEST_CASE("aac: channels from a program config element", "[media][aac]") {
 TEST_CASE("aac: ADTS headers from ffmpeg, and an ASC made from them", "[media][aac]") {
   LG_REQUIRE_FFMPEG();
   TempDir dir;
-  for (const auto &[rate, channels] : {std::pair{48000, 2}, std::pair{44100, 1}, std::pair{22050, 6}}) {
+  for (const auto &[rate, channels] :
+       {std::pair{48000, 2}, std::pair{44100, 1}, std::pair{22050, 6}}) {
     INFO(rate << " Hz, " << channels << " channels");
     const std::string file = dir.file("stream" + std::to_string(rate) + ".aac");
     REQUIRE(ffmpeg("-f lavfi -i sine=r=" + std::to_string(rate) + " -t 0.3 -ac " +
@@ -175,8 +180,10 @@ TEST_CASE("aac: ADTS headers from ffmpeg, and an ASC made from them", "[media][a
       ++frames;
     }
     CHECK(pos == stream.size());
-    const std::string packets = capture("ffprobe -v error -count_packets -show_entries "
-                                        "stream=nb_read_packets -of default=nw=1:nk=1 '" + file + "'");
+    const std::string packets = capture(
+        "ffprobe -v error -count_packets -show_entries "
+        "stream=nb_read_packets -of default=nw=1:nk=1 '" +
+        file + "'");
     CHECK(frames == to_int(packets));
 
     // The ASC made from the header is the one ffmpeg puts in FLV, up to its
@@ -227,7 +234,15 @@ TEST_CASE("aac: explicit HE-AAC signalling", "[media][aac]") {
   CHECK(params.codec_string() == "mp4a.40.29");
 
   // SBR at an explicit 24-bit extension rate.
-  auto odd = BitWriter().bits(5, 5).bits(6, 4).bits(2, 4).bits(15, 4).bits(46000, 24).bits(2, 5).bits(0, 3).take();
+  auto odd = BitWriter()
+                 .bits(5, 5)
+                 .bits(6, 4)
+                 .bits(2, 4)
+                 .bits(15, 4)
+                 .bits(46000, 24)
+                 .bits(2, 5)
+                 .bits(0, 3)
+                 .take();
   REQUIRE(parse_audio_specific_config(odd, config, error));
   CHECK(config.core_sample_rate == 24000);
   CHECK(config.sample_rate == 46000);
@@ -253,14 +268,24 @@ TEST_CASE("aac: explicit sampling frequency and escaped object types", "[media][
   CHECK(config.channels == 2);
 
   // 960-sample frames and a core coder delay.
-  auto lc960 = BitWriter().bits(2, 5).bits(4, 4).bits(2, 4).flag(true).flag(true).bits(100, 14).flag(false).take();
+  auto lc960 = BitWriter()
+                   .bits(2, 5)
+                   .bits(4, 4)
+                   .bits(2, 4)
+                   .flag(true)
+                   .flag(true)
+                   .bits(100, 14)
+                   .flag(false)
+                   .take();
   REQUIRE(parse_audio_specific_config(lc960, config, error));
   CHECK(config.frame_length == 960);
   CHECK(config.sample_rate == 44100);
 
   // Channel configurations beyond 6.
-  for (const auto &[cfg, channels] : {std::pair{7, 8}, std::pair{11, 7}, std::pair{12, 8}, std::pair{14, 8}}) {
-    auto a = BitWriter().bits(2, 5).bits(3, 4).bits(static_cast<uint64_t>(cfg), 4).bits(0, 3).take();
+  for (const auto &[cfg, channels] :
+       {std::pair{7, 8}, std::pair{11, 7}, std::pair{12, 8}, std::pair{14, 8}}) {
+    auto a =
+        BitWriter().bits(2, 5).bits(3, 4).bits(static_cast<uint64_t>(cfg), 4).bits(0, 3).take();
     REQUIRE(parse_audio_specific_config(a, config, error));
     CHECK(config.channels == channels);
   }
@@ -279,28 +304,35 @@ TEST_CASE("aac: malformed AudioSpecificConfigs are errors", "[media][aac]") {
     CHECK_THAT(error, Catch::Contains(what));
     CHECK(p.codec == Codec::Unknown);
   };
-  expect_error(BitWriter().bits(2, 5).bits(13, 4).bits(2, 4).bits(0, 3).take(), "samplingFrequencyIndex 13");
-  expect_error(BitWriter().bits(2, 5).bits(14, 4).bits(2, 4).bits(0, 3).take(), "samplingFrequencyIndex 14");
-  expect_error(BitWriter().bits(2, 5).bits(3, 4).bits(8, 4).bits(0, 3).take(), "channelConfiguration 8");
-  expect_error(BitWriter().bits(2, 5).bits(3, 4).bits(15, 4).bits(0, 3).take(), "channelConfiguration 15");
+  expect_error(BitWriter().bits(2, 5).bits(13, 4).bits(2, 4).bits(0, 3).take(),
+               "samplingFrequencyIndex 13");
+  expect_error(BitWriter().bits(2, 5).bits(14, 4).bits(2, 4).bits(0, 3).take(),
+               "samplingFrequencyIndex 14");
+  expect_error(BitWriter().bits(2, 5).bits(3, 4).bits(8, 4).bits(0, 3).take(),
+               "channelConfiguration 8");
+  expect_error(BitWriter().bits(2, 5).bits(3, 4).bits(15, 4).bits(0, 3).take(),
+               "channelConfiguration 15");
   expect_error(BitWriter().bits(0, 5).bits(3, 4).bits(2, 4).bits(0, 3).take(), "object type 0");
-  expect_error(BitWriter().bits(2, 5).bits(15, 4).bits(0, 24).bits(2, 4).bits(0, 3).take(), "sample rate 0");
+  expect_error(BitWriter().bits(2, 5).bits(15, 4).bits(0, 24).bits(2, 4).bits(0, 3).take(),
+               "sample rate 0");
   expect_error(bytes({0x12}), "truncated");
   expect_error(bytes({0x17, 0x80, 0x55}), "truncated");  // explicit rate cut short
   expect_error(bytes({0x2b, 0x92}), "truncated");        // SBR header cut short
   // A PCE that claims more elements than there are bytes.
-  expect_error(BitWriter().bits(2, 5).bits(3, 4).bits(0, 4).bits(0, 3).bits(0, 10).bits(15, 4).take(),
-               "truncated");
+  expect_error(
+      BitWriter().bits(2, 5).bits(3, 4).bits(0, 4).bits(0, 3).bits(0, 10).bits(15, 4).take(),
+      "truncated");
   // Reserved rate index in an SBR extension.
-  expect_error(BitWriter().bits(5, 5).bits(6, 4).bits(2, 4).bits(13, 4).bits(2, 5).bits(0, 3).take(),
-               "samplingFrequencyIndex 13");
+  expect_error(
+      BitWriter().bits(5, 5).bits(6, 4).bits(2, 4).bits(13, 4).bits(2, 5).bits(0, 3).take(),
+      "samplingFrequencyIndex 13");
 
   // Mutations of every configuration above never crash.
   const std::vector<std::vector<uint8_t>> seeds = {
       bytes({0x11, 0x90, 0x56, 0xe5, 0x00}), bytes({0x2b, 0x92, 0x08, 0x00}),
       bytes({0xeb, 0x8a, 0x08, 0x00}), bytes({0x17, 0x80, 0x55, 0xf0, 0x10}),
-      bytes({0x12, 0x00, 0x05, 0x08, 0x44, 0x00, 0x20, 0x00, 0xc4, 0x0d, 0x4c, 0x61, 0x76, 0x63,
-             0x35, 0x39, 0x2e, 0x33, 0x37, 0x2e, 0x31, 0x30, 0x30, 0x56, 0xe5, 0x00})};
+      bytes({0x12, 0x00, 0x05, 0x08, 0x44, 0x00, 0x20, 0x00, 0xc4, 0x0d, 0x4c, 0x61, 0x76,
+             0x63, 0x35, 0x39, 0x2e, 0x33, 0x37, 0x2e, 0x31, 0x30, 0x30, 0x56, 0xe5, 0x00})};
   REQUIRE(parse_audio_specific_config(seeds.back(), params, error));
   CHECK(params.channels == 6);
   Lcg rng(7);
@@ -336,7 +368,9 @@ TEST_CASE("aac: malformed ADTS headers are errors", "[media][aac]") {
     CHECK_FALSE(parse_adts_header(header, h, error));
     CHECK_THAT(error, Catch::Contains(what));
   };
-  for (size_t n = 0; n < good.size(); ++n) expect_error(std::vector<uint8_t>(good.begin(), good.begin() + static_cast<std::ptrdiff_t>(n)), "truncated");
+  for (size_t n = 0; n < good.size(); ++n)
+    expect_error(std::vector<uint8_t>(good.begin(), good.begin() + static_cast<std::ptrdiff_t>(n)),
+                 "truncated");
   auto bad = good;
   bad[0] = 0xfe;
   expect_error(bad, "syncword");

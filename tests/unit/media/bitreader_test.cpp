@@ -68,14 +68,17 @@ TEST_CASE("bitreader: exp-Golomb codes", "[media][bitreader]") {
   CHECK(br.ok());
 
   // Round trips through the writer, up to the largest 32-bit code.
-  const std::vector<uint64_t> values = {0, 1, 2, 254, 255, 256, 65535, 1u << 20, 0x7fffffff, 0xfffffffe};
+  const std::vector<uint64_t> values = {0,   1,     2,        254,        255,
+                                        256, 65535, 1u << 20, 0x7fffffff, 0xfffffffe};
   BitWriter w;
   for (uint64_t v : values) w.ue(v);
-  for (int64_t v : {0, 1, -1, 2, -2, 127, -128, 1 << 30, -(1 << 30), INT32_MAX, -INT32_MAX}) w.se(v);
+  for (int64_t v : {0, 1, -1, 2, -2, 127, -128, 1 << 30, -(1 << 30), INT32_MAX, -INT32_MAX})
+    w.se(v);
   const auto bytes = w.take();
   BitReader r(bytes);
   for (uint64_t v : values) CHECK(r.ue() == v);
-  for (int64_t v : {0, 1, -1, 2, -2, 127, -128, 1 << 30, -(1 << 30), INT32_MAX, -INT32_MAX}) CHECK(r.se() == v);
+  for (int64_t v : {0, 1, -1, 2, -2, 127, -128, 1 << 30, -(1 << 30), INT32_MAX, -INT32_MAX})
+    CHECK(r.se() == v);
   CHECK(r.ok());
 
   // 32 leading zeros: no 32-bit value has such a code.

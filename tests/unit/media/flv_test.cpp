@@ -12,7 +12,9 @@ using namespace lg::media::test;
 
 namespace {
 
-std::vector<uint8_t> bytes(std::initializer_list<uint8_t> b) { return std::vector<uint8_t>(b); }
+std::vector<uint8_t> bytes(std::initializer_list<uint8_t> b) {
+  return std::vector<uint8_t>(b);
+}
 
 struct Packet {
   int64_t pts = 0, dts = 0;
@@ -24,7 +26,8 @@ struct Packet {
 std::vector<Packet> ffprobe_packets(const std::string &file, const std::string &stream) {
   std::vector<Packet> out;
   std::istringstream text(capture("ffprobe -v error -select_streams " + stream +
-                                  " -show_entries packet=pts,dts,flags -of csv=p=0 '" + file + "'"));
+                                  " -show_entries packet=pts,dts,flags -of csv=p=0 '" + file +
+                                  "'"));
   std::string line;
   while (std::getline(text, line)) {
     Packet p;
@@ -49,8 +52,10 @@ TEST_CASE("flv: ffmpeg's H.264 and AAC tags agree with ffprobe's demuxer", "[med
   LG_REQUIRE_FFMPEG();
   TempDir dir;
   const std::string file = dir.file("av.flv");
-  REQUIRE(ffmpeg("-f lavfi -i testsrc2=size=640x360:rate=30 -f lavfi -i sine=r=48000 -t 0.5 "
-                 "-c:v libx264 -profile:v main -bf 2 -c:a aac -f flv '" + file + "'"));
+  REQUIRE(
+      ffmpeg("-f lavfi -i testsrc2=size=640x360:rate=30 -f lavfi -i sine=r=48000 -t 0.5 "
+             "-c:v libx264 -profile:v main -bf 2 -c:a aac -f flv '" +
+             file + "'"));
   const auto tags = read_flv(read_file(file));
 
   std::vector<Packet> ours;
@@ -116,7 +121,8 @@ TEST_CASE("flv: MP3 rate and channels come from the MPEG audio header", "[media]
   }
   TempDir dir;
   // FLV's two rate bits cannot say 48 kHz: ffmpeg flags it 44.1 kHz.
-  for (const auto &[rate, channels] : {std::pair{44100, 2}, std::pair{22050, 1}, std::pair{48000, 1}}) {
+  for (const auto &[rate, channels] :
+       {std::pair{44100, 2}, std::pair{22050, 1}, std::pair{48000, 1}}) {
     INFO(rate << " Hz, " << channels << " channels");
     const std::string file = dir.file("mp3_" + std::to_string(rate) + ".flv");
     REQUIRE(ffmpeg("-f lavfi -i sine=r=" + std::to_string(rate) + " -t 0.3 -ac " +
@@ -270,7 +276,8 @@ TEST_CASE("flv: Enhanced RTMP video headers", "[media][flv]") {
   }
   SECTION("ModEx prefixes are skipped, short and long form") {
     // size 3 (coded as 2), 3 bytes of data, then [modExType | CodedFrames].
-    auto in = concat({bytes({0x97, 0x02, 0xaa, 0xbb, 0xcc, 0x01, 'a', 'v', 'c', '1', 0, 0, 5}), payload});
+    auto in =
+        concat({bytes({0x97, 0x02, 0xaa, 0xbb, 0xcc, 0x01, 'a', 'v', 'c', '1', 0, 0, 5}), payload});
     REQUIRE(video(in, tag) == ParseResult::Ok);
     CHECK(tag.kind == VideoTag::Kind::Coded);
     CHECK(tag.composition_time_ms == 5);
@@ -297,9 +304,11 @@ TEST_CASE("flv: Enhanced RTMP video headers", "[media][flv]") {
     CHECK(parse_video_tag(bytes({0x96, 0x00, 'a', 'v', 'c', '1'}), tag, error) ==
           ParseResult::Unsupported);
     CHECK_THAT(error, Catch::Contains("multitrack"));
-    CHECK(parse_video_tag(bytes({0x91, 'v', 'p', '0', '9'}), tag, error) == ParseResult::Unsupported);
+    CHECK(parse_video_tag(bytes({0x91, 'v', 'p', '0', '9'}), tag, error) ==
+          ParseResult::Unsupported);
     CHECK_THAT(error, Catch::Contains("'vp09'"));
-    CHECK(parse_video_tag(bytes({0x91, 'x', 0x01, 0xff, '1'}), tag, error) == ParseResult::Unsupported);
+    CHECK(parse_video_tag(bytes({0x91, 'x', 0x01, 0xff, '1'}), tag, error) ==
+          ParseResult::Unsupported);
     CHECK_THAT(error, Catch::Contains("'x\\x01\\xff1'"));
     CHECK(parse_video_tag(bytes({0x98, 'a', 'v', 'c', '1'}), tag, error) == ParseResult::Error);
     CHECK_THAT(error, Catch::Contains("packet type 8"));
@@ -321,8 +330,10 @@ TEST_CASE("flv: an AV1 sequence start around libaom's av1C", "[media][flv]") {
   }
   TempDir dir;
   const std::string file = dir.file("av1.mp4");
-  REQUIRE(ffmpeg("-f lavfi -i testsrc=size=320x240:rate=15 -t 0.2 -pix_fmt yuv420p -c:v libaom-av1 "
-                 "-cpu-used 8 -f mp4 '" + file + "'"));
+  REQUIRE(
+      ffmpeg("-f lavfi -i testsrc=size=320x240:rate=15 -t 0.2 -pix_fmt yuv420p -c:v libaom-av1 "
+             "-cpu-used 8 -f mp4 '" +
+             file + "'"));
   auto av1c = find_sample_entry_box(read_file(file), "av01", "av1C");
   REQUIRE(av1c);
   auto in = concat({bytes({0x90, 'a', 'v', '0', '1'}), *av1c});
@@ -371,10 +382,14 @@ TEST_CASE("flv: audio header edge cases", "[media][flv]") {
   CHECK(channels == 1);
   CHECK(parse_mpeg_audio_header(bytes({0xff, 0xe3, 0x94, 0xc4}), rate, channels));  // MPEG-2.5
   CHECK(rate == 12000);
-  CHECK_FALSE(parse_mpeg_audio_header(bytes({0xff, 0xeb, 0x90, 0x44}), rate, channels));  // reserved version
-  CHECK_FALSE(parse_mpeg_audio_header(bytes({0xff, 0xf9, 0x90, 0x44}), rate, channels));  // reserved layer
-  CHECK_FALSE(parse_mpeg_audio_header(bytes({0xff, 0xfb, 0xf0, 0x44}), rate, channels));  // bad bitrate
-  CHECK_FALSE(parse_mpeg_audio_header(bytes({0xff, 0xfb, 0x9c, 0x44}), rate, channels));  // reserved rate
+  CHECK_FALSE(parse_mpeg_audio_header(bytes({0xff, 0xeb, 0x90, 0x44}), rate,
+                                      channels));  // reserved version
+  CHECK_FALSE(
+      parse_mpeg_audio_header(bytes({0xff, 0xf9, 0x90, 0x44}), rate, channels));  // reserved layer
+  CHECK_FALSE(
+      parse_mpeg_audio_header(bytes({0xff, 0xfb, 0xf0, 0x44}), rate, channels));  // bad bitrate
+  CHECK_FALSE(
+      parse_mpeg_audio_header(bytes({0xff, 0xfb, 0x9c, 0x44}), rate, channels));  // reserved rate
   CHECK_FALSE(parse_mpeg_audio_header(bytes({0xff, 0xfb, 0x90}), rate, channels));
 }
 
@@ -382,8 +397,10 @@ TEST_CASE("flv: every truncation of real tags parses or fails cleanly", "[media]
   LG_REQUIRE_FFMPEG();
   TempDir dir;
   const std::string file = dir.file("trunc.flv");
-  REQUIRE(ffmpeg("-f lavfi -i testsrc2=size=320x240:rate=30 -f lavfi -i sine=r=44100 -t 0.2 "
-                 "-c:v libx264 -c:a aac -f flv '" + file + "'"));
+  REQUIRE(
+      ffmpeg("-f lavfi -i testsrc2=size=320x240:rate=30 -f lavfi -i sine=r=44100 -t 0.2 "
+             "-c:v libx264 -c:a aac -f flv '" +
+             file + "'"));
   const auto tags = read_flv(read_file(file));
   size_t checked = 0;
   for (const auto &t : tags) {
@@ -391,7 +408,8 @@ TEST_CASE("flv: every truncation of real tags parses or fails cleanly", "[media]
     // The whole tag, then every prefix of its first 64 bytes.
     const size_t limit = std::min<size_t>(t.body.size(), 64);
     for (size_t n = 0; n <= limit; ++n) {
-      const auto in = n == limit ? std::span<const uint8_t>(t.body) : std::span<const uint8_t>(t.body).first(n);
+      const auto in =
+          n == limit ? std::span<const uint8_t>(t.body) : std::span<const uint8_t>(t.body).first(n);
       std::string error;
       if (t.type == 9) {
         VideoTag tag;

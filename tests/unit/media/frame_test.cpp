@@ -16,7 +16,8 @@ TEST_CASE("frame: codec names", "[media][frame]") {
 }
 
 TEST_CASE("frame: the payload is a view into the shared buffer", "[media][frame]") {
-  auto buffer = std::make_shared<const std::vector<uint8_t>>(std::vector<uint8_t>{0x17, 1, 0, 0, 0, 0xaa, 0xbb});
+  auto buffer = std::make_shared<const std::vector<uint8_t>>(
+      std::vector<uint8_t>{0x17, 1, 0, 0, 0, 0xaa, 0xbb});
   Frame f;
   f.buffer = buffer;
   f.offset = 5;

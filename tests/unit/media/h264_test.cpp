@@ -95,8 +95,13 @@ std::vector<uint8_t> make_baseline_sps(const SpsFields &f) {
 
 std::vector<uint8_t> make_avcc(std::span<const uint8_t> sps, std::span<const uint8_t> pps,
                                uint8_t length_size_minus1 = 3) {
-  std::vector<uint8_t> r = {1, sps[1], sps[2], sps[3], static_cast<uint8_t>(0xfc | length_size_minus1),
-                            0xe1, static_cast<uint8_t>(sps.size() >> 8),
+  std::vector<uint8_t> r = {1,
+                            sps[1],
+                            sps[2],
+                            sps[3],
+                            static_cast<uint8_t>(0xfc | length_size_minus1),
+                            0xe1,
+                            static_cast<uint8_t>(sps.size() >> 8),
                             static_cast<uint8_t>(sps.size())};
   r.insert(r.end(), sps.begin(), sps.end());
   r.push_back(1);
@@ -125,7 +130,8 @@ TEST_CASE("h264: x264 High 1280x720 level 3.1 in FLV", "[media][h264]") {
   CHECK(e->sps.chroma_format_idc == 1);
   CHECK(e->sps.bit_depth_luma == 8);
   CHECK(e->sps.frame_mbs_only);
-  CHECK(e->params.config == std::vector<uint8_t>(e->video[0].body.begin() + 5, e->video[0].body.end()));
+  CHECK(e->params.config ==
+        std::vector<uint8_t>(e->video[0].body.begin() + 5, e->video[0].body.end()));
   check_against_ffprobe(*e);
   CHECK(ffprobe_stream(e->file, "v:0")["profile"] == "High");
 
@@ -173,7 +179,8 @@ TEST_CASE("h264: constrained Baseline at odd macroblock multiples", "[media][h26
   TempDir dir;
   // 426 = 26.6 macroblocks: cropped on the right; Baseline codes
   // pic_order_cnt_type 2 (no B-frames).
-  auto e = encode_h264(dir, "base240", "426x240", "-profile:v baseline -level 3.0 -pix_fmt yuv420p");
+  auto e =
+      encode_h264(dir, "base240", "426x240", "-profile:v baseline -level 3.0 -pix_fmt yuv420p");
   REQUIRE(e);
   CHECK(e->params.width == 426);
   CHECK(e->params.height == 240);
@@ -197,7 +204,8 @@ TEST_CASE("h264: codec strings agree with ffmpeg's HLS muxer", "[media][h264]") 
     REQUIRE(e);
     const std::string playlist = dir.file("stream.m3u8");
     REQUIRE(ffmpeg("-f lavfi -i testsrc2=size=640x360:rate=30 -t 0.2 -c:v libx264 " + options +
-                   " -pix_fmt yuv420p -b:v 500k -an -f hls -master_pl_name master.m3u8 '" + playlist + "'"));
+                   " -pix_fmt yuv420p -b:v 500k -an -f hls -master_pl_name master.m3u8 '" +
+                   playlist + "'"));
     const auto master = read_file(dir.file("master.m3u8"));
     const std::string text(master.begin(), master.end());
     CHECK_THAT(text, Catch::Contains("CODECS=\"" + e->params.codec_string() + "\""));
@@ -227,7 +235,8 @@ TEST_CASE("h264: interlaced coding doubles the height units", "[media][h264]") {
   check_against_ffprobe(*e);
   CHECK(ffprobe_stream(e->file, "v:0")["field_order"] != "progressive");
 
-  auto e2 = encode_h264(dir, "interlaced576", "720x576", "-x264-params interlaced=1 -pix_fmt yuv420p");
+  auto e2 =
+      encode_h264(dir, "interlaced576", "720x576", "-x264-params interlaced=1 -pix_fmt yuv420p");
   REQUIRE(e2);
   CHECK_FALSE(e2->sps.frame_mbs_only);
   CHECK(e2->params.width == 720);
@@ -239,7 +248,8 @@ TEST_CASE("h264: 4:4:4 odd size with scaling matrices", "[media][h264]") {
   TempDir dir;
   // 4:4:4 crops in single samples, and with chroma_format_idc 3 the SPS
   // carries 12 scaling lists: skipping them wrongly would misplace the size.
-  auto e = encode_h264(dir, "yuv444", "641x361", "-pix_fmt yuv444p -x264-params cqm=jvt", "testsrc");
+  auto e =
+      encode_h264(dir, "yuv444", "641x361", "-pix_fmt yuv444p -x264-params cqm=jvt", "testsrc");
   REQUIRE(e);
   CHECK(e->params.profile == 244);
   CHECK(e->sps.chroma_format_idc == 3);
@@ -255,7 +265,8 @@ TEST_CASE("h264: explicit scaling lists in a 4:2:0 High SPS", "[media][h264]") {
   for (int i = 0; i < 64; ++i) cqm8 += (i ? "," : "") + std::to_string(16 + (i * 7) % 40);
   auto e = encode_h264(dir, "cqm", "1280x720",
                        "-pix_fmt yuv420p -x264-params "
-                       "cqm4=16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31:cqm8=" + cqm8);
+                       "cqm4=16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31:cqm8=" +
+                           cqm8);
   REQUIRE(e);
   CHECK(e->params.profile == 100);
   CHECK(e->params.width == 1280);
@@ -341,9 +352,9 @@ TEST_CASE("h264: Annex-B stream splits and converts to an equivalent record", "[
 TEST_CASE("h264: Annex-B splitting edge cases", "[media][h264]") {
   // Leading garbage, 3- and 4-byte start codes, trailing_zero_8bits, an
   // empty NAL unit between two start codes, and 00 00 00 inside nothing.
-  const std::vector<uint8_t> stream = {0xaa, 0xbb, 0, 0, 0, 1, 0x67, 0x42, 0, 0, 1, 0x68, 0xce,
-                                       0,    0,    0, 0, 0, 1, 0,    0,    1, 0x65, 0x88, 0x84, 0,
-                                       0,    3,    0, 1, 0x00};
+  const std::vector<uint8_t> stream = {0xaa, 0xbb, 0,    0, 0, 1, 0x67, 0x42, 0,   0, 1,
+                                       0x68, 0xce, 0,    0, 0, 0, 0,    1,    0,   0, 1,
+                                       0x65, 0x88, 0x84, 0, 0, 3, 0,    1,    0x00};
   auto nals = split_annexb(stream);
   REQUIRE(nals.size() == 3);
   CHECK(std::vector<uint8_t>(nals[0].begin(), nals[0].end()) == std::vector<uint8_t>{0x67, 0x42});
@@ -355,8 +366,8 @@ TEST_CASE("h264: Annex-B splitting edge cases", "[media][h264]") {
   CHECK(split_annexb(std::vector<uint8_t>{0x65, 0x88}).empty());  // no start code at all
 
   auto prefixed = annexb_to_length_prefixed(stream);
-  CHECK(prefixed == std::vector<uint8_t>{0, 0, 0, 2, 0x67, 0x42, 0, 0, 0, 2, 0x68, 0xce, 0, 0, 0, 8,
-                                         0x65, 0x88, 0x84, 0, 0, 3, 0, 1});
+  CHECK(prefixed == std::vector<uint8_t>{0, 0, 0, 2, 0x67, 0x42, 0,    0, 0, 2, 0x68, 0xce,
+                                         0, 0, 0, 8, 0x65, 0x88, 0x84, 0, 0, 3, 0,    1});
 }
 
 TEST_CASE("h264: length-prefixed splitting validates every length", "[media][h264]") {
@@ -374,10 +385,12 @@ TEST_CASE("h264: length-prefixed splitting validates every length", "[media][h26
   CHECK(split_length_prefixed(std::vector<uint8_t>{0, 0, 1, 0x65}, 3, error).size() == 1);
 
   error.clear();
-  CHECK(split_length_prefixed(std::vector<uint8_t>{0, 0, 0, 0, 0, 0, 0, 1, 0x65}, 4, error).empty());
+  CHECK(
+      split_length_prefixed(std::vector<uint8_t>{0, 0, 0, 0, 0, 0, 0, 1, 0x65}, 4, error).empty());
   CHECK(error.find("zero-length") != std::string::npos);
   error.clear();
-  CHECK(split_length_prefixed(std::vector<uint8_t>{0xff, 0xff, 0xff, 0xff, 0x65}, 4, error).empty());
+  CHECK(
+      split_length_prefixed(std::vector<uint8_t>{0xff, 0xff, 0xff, 0xff, 0x65}, 4, error).empty());
   CHECK(error.find("claims 4294967295 bytes") != std::string::npos);
   error.clear();
   CHECK(split_length_prefixed(std::vector<uint8_t>{0, 0, 0, 1, 0x65, 0, 0}, 4, error).empty());
@@ -413,7 +426,8 @@ TEST_CASE("h264: crafted SPS syntax that x264 does not produce", "[media][h264]"
       w.ue(1).flag(false).ue(39).ue(29).flag(true).flag(true).flag(false).flag(false);
     });
     bool escaped = false;
-    for (size_t i = 2; i < sps.size(); ++i) escaped |= sps[i - 2] == 0 && sps[i - 1] == 0 && sps[i] == 3;
+    for (size_t i = 2; i < sps.size(); ++i)
+      escaped |= sps[i - 2] == 0 && sps[i - 1] == 0 && sps[i] == 3;
     REQUIRE(escaped);
     REQUIRE(parse_sps(sps, info, error));
     CHECK(info.width == 640);
@@ -486,18 +500,16 @@ TEST_CASE("h264: absurd SPS values are errors", "[media][h264]") {
   f.crop_top = 0xffffffff;  // needs a 33-bit code
   expect_error(make_baseline_sps(f), "exp-Golomb code longer than 32 bits");
 
-  expect_error(make_sps([](BitWriter &w) {
-                 w.bits(100, 8).bits(0, 8).bits(40, 8).ue(0).ue(4);
-               }),
+  expect_error(make_sps([](BitWriter &w) { w.bits(100, 8).bits(0, 8).bits(40, 8).ue(0).ue(4); }),
                "chroma_format_idc");
-  expect_error(make_sps([](BitWriter &w) {
-                 w.bits(100, 8).bits(0, 8).bits(40, 8).ue(0).ue(1).ue(7).ue(0);
-               }),
-               "bit depth");
-  expect_error(make_sps([](BitWriter &w) {
-                 w.bits(77, 8).bits(0, 8).bits(40, 8).ue(0).ue(0).ue(1).flag(false).se(0).se(0).ue(256);
-               }),
-               "num_ref_frames_in_pic_order_cnt_cycle");
+  expect_error(
+      make_sps([](BitWriter &w) { w.bits(100, 8).bits(0, 8).bits(40, 8).ue(0).ue(1).ue(7).ue(0); }),
+      "bit depth");
+  expect_error(
+      make_sps([](BitWriter &w) {
+        w.bits(77, 8).bits(0, 8).bits(40, 8).ue(0).ue(0).ue(1).flag(false).se(0).se(0).ue(256);
+      }),
+      "num_ref_frames_in_pic_order_cnt_cycle");
   // A scaling list whose delta leaves [-128, 127].
   expect_error(make_sps([](BitWriter &w) {
                  w.bits(100, 8).bits(0, 8).bits(40, 8).ue(0).ue(1).ue(0).ue(0).flag(false);
@@ -564,7 +576,8 @@ TEST_CASE("h264: malformed AVCDecoderConfigurationRecords are errors", "[media][
   bad[8 + sps.size() + 1] = 0xff;  // PPS length
   expect_error(bad, "PPS 0 claims");
   expect_error({0, 0, 0, 1, 0x67, 0x42, 0, 0x1e}, "Annex-B");
-  expect_error(make_avcc(std::vector<uint8_t>{0x68, 0x42, 0xc0, 0x1e, 0xff}, kPps), "not an H.264 SPS");
+  expect_error(make_avcc(std::vector<uint8_t>{0x68, 0x42, 0xc0, 0x1e, 0xff}, kPps),
+               "not an H.264 SPS");
 
   // Two-byte NAL lengths are carried through.
   REQUIRE(parse_avc_config(make_avcc(sps, kPps, 1), params, error));
@@ -582,7 +595,8 @@ TEST_CASE("h264: mutated real records never crash", "[media][h264]") {
   for (int round = 0; round < 3000; ++round) {
     auto m = record;
     const int flips = 1 + static_cast<int>(rng.next() % 4);
-    for (int i = 0; i < flips; ++i) m[rng.next() % m.size()] ^= static_cast<uint8_t>(1 + rng.next() % 255);
+    for (int i = 0; i < flips; ++i)
+      m[rng.next() % m.size()] ^= static_cast<uint8_t>(1 + rng.next() % 255);
     if (rng.next() % 4 == 0) m.resize(rng.next() % m.size());
     VideoParams p;
     std::string error;

@@ -67,17 +67,22 @@ std::vector<uint8_t> nal_from_record(const std::vector<uint8_t> &hvcc, int type)
     for (size_t i = 0; i < count; ++i) {
       const size_t len = (size_t{hvcc[pos]} << 8) | hvcc[pos + 1];
       pos += 2;
-      if (t == type) return std::vector<uint8_t>(hvcc.begin() + static_cast<std::ptrdiff_t>(pos),
-                                                 hvcc.begin() + static_cast<std::ptrdiff_t>(pos + len));
+      if (t == type)
+        return std::vector<uint8_t>(hvcc.begin() + static_cast<std::ptrdiff_t>(pos),
+                                    hvcc.begin() + static_cast<std::ptrdiff_t>(pos + len));
       pos += len;
     }
   }
   return {};
 }
 
-bool is_irap(int type) { return type >= 16 && type <= 23; }
+bool is_irap(int type) {
+  return type >= 16 && type <= 23;
+}
 
-std::vector<uint8_t> bytes(std::initializer_list<uint8_t> b) { return std::vector<uint8_t>(b); }
+std::vector<uint8_t> bytes(std::initializer_list<uint8_t> b) {
+  return std::vector<uint8_t>(b);
+}
 
 // An SPS NAL unit whose RBSP `body` writes after the 2-byte NAL header.
 template <typename F>
@@ -106,7 +111,8 @@ struct HevcSpsFields {
   uint64_t luma_minus8 = 0;
 };
 
-std::vector<uint8_t> make_simple_hevc_sps(const HevcSpsFields &f, uint64_t max_sub_layers_minus1 = 0) {
+std::vector<uint8_t> make_simple_hevc_sps(const HevcSpsFields &f,
+                                          uint64_t max_sub_layers_minus1 = 0) {
   return make_hevc_sps([&](BitWriter &w) {
     w.bits(0, 4).bits(max_sub_layers_minus1, 3).flag(true);
     write_general_ptl(w);
@@ -124,9 +130,30 @@ std::vector<uint8_t> make_simple_hevc_sps(const HevcSpsFields &f, uint64_t max_s
 }
 
 // A one-array-per-type record around the given parameter sets.
-std::vector<uint8_t> make_hvcc(const std::vector<std::vector<uint8_t>> &nals, uint8_t length_size_minus1 = 3) {
-  std::vector<uint8_t> r = {1,    0x01, 0x60, 0, 0, 0, 0x90, 0, 0, 0, 0, 0, 93, 0xf0, 0, 0xfc, 0xfd,
-                            0xf8, 0xf8, 0,    0, static_cast<uint8_t>(0x0c | length_size_minus1),
+std::vector<uint8_t> make_hvcc(const std::vector<std::vector<uint8_t>> &nals,
+                               uint8_t length_size_minus1 = 3) {
+  std::vector<uint8_t> r = {1,
+                            0x01,
+                            0x60,
+                            0,
+                            0,
+                            0,
+                            0x90,
+                            0,
+                            0,
+                            0,
+                            0,
+                            0,
+                            93,
+                            0xf0,
+                            0,
+                            0xfc,
+                            0xfd,
+                            0xf8,
+                            0xf8,
+                            0,
+                            0,
+                            static_cast<uint8_t>(0x0c | length_size_minus1),
                             static_cast<uint8_t>(nals.size())};
   for (const auto &nal : nals) {
     r.push_back(static_cast<uint8_t>(0x80 | hevc_nal_type(nal)));
@@ -270,8 +297,10 @@ TEST_CASE("hevc: a record built from Annex-B parameter sets matches ffmpeg's", "
   // stores the encoder's SEI, so the arrays differ.
   REQUIRE(built.config.size() > 22);
   CHECK(std::equal(built.config.begin(), built.config.begin() + 22, m->hvcc.begin()));
-  CHECK(nal_from_record(built.config, hevc_nal::kVps) == std::vector<uint8_t>(vps.begin(), vps.end()));
-  CHECK(nal_from_record(built.config, hevc_nal::kPps) == std::vector<uint8_t>(pps.begin(), pps.end()));
+  CHECK(nal_from_record(built.config, hevc_nal::kVps) ==
+        std::vector<uint8_t>(vps.begin(), vps.end()));
+  CHECK(nal_from_record(built.config, hevc_nal::kPps) ==
+        std::vector<uint8_t>(pps.begin(), pps.end()));
 
   CHECK_FALSE(build_hevc_config_from_annexb(sps, sps, pps, built, error));
   CHECK_THAT(error, Catch::Contains("VPS"));
@@ -281,7 +310,8 @@ TEST_CASE("hevc: a record built from Annex-B parameter sets matches ffmpeg's", "
   CHECK_THAT(error, Catch::Contains("not an HEVC SPS"));
 }
 
-TEST_CASE("hevc: Enhanced RTMP and legacy codec-12 tags around real x265 output", "[media][hevc][flv]") {
+TEST_CASE("hevc: Enhanced RTMP and legacy codec-12 tags around real x265 output",
+          "[media][hevc][flv]") {
   if (!have_x265()) return;
   TempDir dir;
   auto m = encode_mp4(dir, "ertmp", "1280x720");
@@ -321,11 +351,12 @@ TEST_CASE("hevc: Enhanced RTMP and legacy codec-12 tags around real x265 output"
     const uint8_t frame_type = irap ? 0x10 : 0x20;
     // Alternate CodedFrames (with a composition time) and CodedFramesX.
     const bool with_cts = i % 2 == 0;
-    auto body = with_cts ? concat({bytes({static_cast<uint8_t>(0x80 | frame_type | 1), 'h', 'v', 'c',
-                                          '1', 0x00, 0x00, static_cast<uint8_t>(33 * i)}),
-                                   payload})
-                         : concat({bytes({static_cast<uint8_t>(0x80 | frame_type | 3), 'h', 'v', 'c', '1'}),
-                                   payload});
+    auto body =
+        with_cts ? concat({bytes({static_cast<uint8_t>(0x80 | frame_type | 1), 'h', 'v', 'c', '1',
+                                  0x00, 0x00, static_cast<uint8_t>(33 * i)}),
+                           payload})
+                 : concat({bytes({static_cast<uint8_t>(0x80 | frame_type | 3), 'h', 'v', 'c', '1'}),
+                           payload});
     INFO("access unit " << i);
     REQUIRE(parse_video_tag(body, tag, error) == ParseResult::Ok);
     CHECK(tag.kind == VideoTag::Kind::Coded);
@@ -354,7 +385,8 @@ TEST_CASE("hevc: Enhanced RTMP and legacy codec-12 tags around real x265 output"
   CHECK(tag.kind == VideoTag::Kind::SequenceHeader);
   REQUIRE(parse_hevc_config(tag.body, params, error));
   CHECK(params.codec_string() == "hvc1.1.6.L93.90");
-  auto legacy_frame = concat({bytes({0x2c, 1, 0xff, 0xff, 0xdf}), annexb_to_length_prefixed(stream)});
+  auto legacy_frame =
+      concat({bytes({0x2c, 1, 0xff, 0xff, 0xdf}), annexb_to_length_prefixed(stream)});
   REQUIRE(parse_video_tag(legacy_frame, tag, error) == ParseResult::Ok);
   CHECK(tag.kind == VideoTag::Kind::Coded);
   CHECK_FALSE(tag.keyframe);
@@ -495,8 +527,9 @@ TEST_CASE("hevc: malformed HEVCDecoderConfigurationRecords are errors", "[media]
   bad[24] = 0xff;  // 65281 VPS in the first array: the next ones run into the SPS array
   expect_error(bad, "array 0");
   expect_error(concat({bytes({0, 0, 0, 1}), kVps}), "Annex-B");
-  expect_error(make_hvcc({kVps, concat({bytes({0x42, 0x01, 0x01}), std::vector<uint8_t>(20, 0)}), kPps}),
-               "HEVC SPS");
+  expect_error(
+      make_hvcc({kVps, concat({bytes({0x42, 0x01, 0x01}), std::vector<uint8_t>(20, 0)}), kPps}),
+      "HEVC SPS");
 }
 
 TEST_CASE("hevc: mutated real records never crash", "[media][hevc]") {
@@ -511,7 +544,8 @@ TEST_CASE("hevc: mutated real records never crash", "[media][hevc]") {
   for (int round = 0; round < 3000; ++round) {
     auto mutated = m->hvcc;
     const int flips = 1 + static_cast<int>(rng.next() % 4);
-    for (int i = 0; i < flips; ++i) mutated[rng.next() % sei] ^= static_cast<uint8_t>(1 + rng.next() % 255);
+    for (int i = 0; i < flips; ++i)
+      mutated[rng.next() % sei] ^= static_cast<uint8_t>(1 + rng.next() % 255);
     if (rng.next() % 4 == 0) mutated.resize(rng.next() % mutated.size());
     VideoParams p;
     std::string error;

@@ -30,7 +30,9 @@ inline std::string capture(const std::string &command) {
   return out;
 }
 
-inline bool run(const std::string &command) { return std::system(command.c_str()) == 0; }
+inline bool run(const std::string &command) {
+  return std::system(command.c_str()) == 0;
+}
 
 inline bool have_ffmpeg() {
   static const bool have = run("ffmpeg -hide_banner -version >/dev/null 2>&1") &&
@@ -44,12 +46,12 @@ inline bool have_encoder(const std::string &name) {
 }
 
 // Catch2 v2 cannot mark a test skipped: say so loudly and let the caller return.
-#define LG_REQUIRE_FFMPEG()                                      \
-  do {                                                           \
-    if (!::lg::media::test::have_ffmpeg()) {                     \
+#define LG_REQUIRE_FFMPEG()                                     \
+  do {                                                          \
+    if (!::lg::media::test::have_ffmpeg()) {                    \
       WARN("ffmpeg/ffprobe not installed: test not exercised"); \
-      return;                                                    \
-    }                                                            \
+      return;                                                   \
+    }                                                           \
   } while (0)
 
 class TempDir {
@@ -101,7 +103,9 @@ inline std::map<std::string, std::string> ffprobe_stream(const std::string &file
   return out;
 }
 
-inline int to_int(const std::string &s) { return std::atoi(s.c_str()); }
+inline int to_int(const std::string &s) {
+  return std::atoi(s.c_str());
+}
 
 struct FlvTag {
   int type = 0;  // 8 audio, 9 video, 18 script data
@@ -150,8 +154,9 @@ inline std::vector<FlvTag> tags_of_type(const std::vector<FlvTag> &all, int type
 
 // Writes an FLV file from tag bodies, for feeding crafted tags to ffprobe.
 inline std::vector<uint8_t> write_flv(const std::vector<FlvTag> &tags, bool audio, bool video) {
-  std::vector<uint8_t> f = {'F', 'L', 'V', 1, static_cast<uint8_t>((audio ? 4 : 0) | (video ? 1 : 0)),
-                            0,   0,   0,   9, 0, 0, 0, 0};
+  std::vector<uint8_t> f = {
+      'F', 'L', 'V', 1, static_cast<uint8_t>((audio ? 4 : 0) | (video ? 1 : 0)), 0, 0, 0, 9,
+      0,   0,   0,   0};
   for (const auto &t : tags) {
     const size_t size = t.body.size();
     const uint8_t header[11] = {static_cast<uint8_t>(t.type),
@@ -168,14 +173,16 @@ inline std::vector<uint8_t> write_flv(const std::vector<FlvTag> &tags, bool audi
     f.insert(f.end(), std::begin(header), std::end(header));
     f.insert(f.end(), t.body.begin(), t.body.end());
     const size_t previous = size + 11;
-    for (int shift = 24; shift >= 0; shift -= 8) f.push_back(static_cast<uint8_t>(previous >> shift));
+    for (int shift = 24; shift >= 0; shift -= 8)
+      f.push_back(static_cast<uint8_t>(previous >> shift));
   }
   return f;
 }
 
 inline void write_file(const std::string &path, const std::vector<uint8_t> &bytes) {
   std::ofstream out(path, std::ios::binary);
-  out.write(reinterpret_cast<const char *>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  out.write(reinterpret_cast<const char *>(bytes.data()),
+            static_cast<std::streamsize>(bytes.size()));
 }
 
 // Finds a box by its path of types in an ISO BMFF file, descending into
@@ -207,7 +214,8 @@ inline std::optional<std::vector<uint8_t>> find_mp4_box(std::span<const uint8_t>
         skip = 78;  // VisualSampleEntry fields
       }
       if (payload.size() < skip) return std::nullopt;
-      return find_mp4_box(payload.subspan(skip), std::vector<std::string>(path.begin() + 1, path.end()));
+      return find_mp4_box(payload.subspan(skip),
+                          std::vector<std::string>(path.begin() + 1, path.end()));
     }
     pos += static_cast<size_t>(size);
   }
@@ -239,7 +247,9 @@ class BitWriter {
     bits(0, len);
     return bits(code, len + 1);
   }
-  BitWriter &se(int64_t v) { return ue(v > 0 ? static_cast<uint64_t>(2 * v - 1) : static_cast<uint64_t>(-2 * v)); }
+  BitWriter &se(int64_t v) {
+    return ue(v > 0 ? static_cast<uint64_t>(2 * v - 1) : static_cast<uint64_t>(-2 * v));
+  }
   // rbsp_trailing_bits()
   BitWriter &trailing() {
     bits(1, 1);

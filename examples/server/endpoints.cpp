@@ -1,0 +1,136 @@
+#include "endpoints.h"
+
+#include <cstring>
+#include <memory>
+#include <optional>
+
+namespace lgserver {
+
+namespace {
+
+struct LgFree {
+  void operator()(char *p) const { lg_free(p); }
+};
+using LgString = std::unique_ptr<char, LgFree>;
+
+std::optional<Endpoint> build_endpoint(const lg_url_options &opts, const char *entry_id,
+                                       lg_role role, const char *token) {
+  char *url = nullptr;
+  char *stream_name = nullptr;
+  char *ffmpeg = nullptr;
+  const lg_status rc =
+      lg_url_build(&url, &stream_name, &ffmpeg, &opts, entry_id, role, token, kStreamName);
+  LgString owned_url(url), owned_stream_name(stream_name), owned_ffmpeg(ffmpeg);
+  if (rc != LG_OK || !url || !stream_name || !ffmpeg) return std::nullopt;
+  return Endpoint{url, stream_name, ffmpeg};
+}
+
+// One function per protocol. RTMPS and SRT get one each beside it and a row
+// in kProtocols; nothing else changes.
+std::optional<Endpoint> rtmp_endpoint(const UrlSettings &settings, const char *entry_id,
+                                      lg_role role, const char *token) {
+  lg_url_options opts;
+  lg_url_options_init(&opts);
+  opts.host = settings.host.c_str();
+  opts.port = settings.rtmp_port;
+  opts.scheme = LG_SCHEME_RTMP;
+  return build_endpoint(opts, entry_id, role, token);
+}
+
+struct Protocol {
+  const char *key;    // the JSON key beside the others under "primary"/"backup"
+  const char *label;  // for people
+  std::optional<Endpoint> (*build)(const UrlSettings &, const char *entry_id, lg_role role,
+                                   const char *token);
+};
+
+constexpr Protocol kProtocols[] = {
+    {"rtmp", "RTMP", rtmp_endpoint},
+};
+
+constexpr lg_role kRoles[] = {LG_ROLE_PRIMARY, LG_ROLE_BACKUP};
+
+}  // namespace
+
+bool check_url_settings(const UrlSettings &settings, std::string &error) {
+  // A well-formed id and token, so a failure can only be the settings'.
+  const char *probe_id = "1_aaaaaaaa";
+  const char *probe_token = "aaaaaaaaaaaaaaaaaaaaaaaaaa";
+  for (const Protocol &protocol : kProtocols) {
+    if (!protocol.build(settings, probe_id, LG_ROLE_PRIMARY, probe_token)) {
+      error = std::string("cannot build ") + protocol.label + " URLs for host '" + settings.host +
+              "': --public-host must be a DNS name, an IP address or localhost";
+      return false;
+    }
+  }
+  return true;
+}
+
+void write_entry_fields(JsonWriter &json, const lg_entry &entry, const UrlSettings &settings) {
+  json.key("entryId").string(entry.id);
+  json.key("name").string(entry.name);
+  json.key("token").string(entry.token);
+  json.key("tokenGeneration").number(entry.token_generation);
+  json.key("createdAtMs").number(entry.created_at_ms);
+  json.key("updatedAtMs").number(entry.updated_at_ms);
+  json.key("streamName").string(kStreamName);
+  for (lg_role role : kRoles) {
+    json.key(lg_role_name(role)).begin_object();
+    for (const Protocol &protocol : kProtocols) {
+      json.key(protocol.key);
+      const auto endpoint = protocol.build(settings, entry.id, role, entry.token);
+      if (!endpoint) {
+        json.null();
+        continue;
+      }
+      json.begin_object();
+      json.key("url").string(endpoint->url);
+      json.key("streamName").string(endpoint->stream_name);
+      json.key("ffmpeg").string(endpoint->ffmpeg);
+      json.end_object();
+    }
+    json.end_object();
+  }
+}
+
+std::string entry_json(const lg_entry &entry, const UrlSettings &settings) {
+  JsonWriter json;
+  json.begin_object();
+  write_entry_fields(json, entry, settings);
+  json.end_object();
+  return json.str();
+}
+
+std::string describe_entry(const lg_entry &entry, const UrlSettings &settings) {
+  std::string out = "entry " + std::string(entry.id);
+  if (entry.name[0]) {
+    out += ' ';
+    JsonWriter::append_quoted(out, entry.name);
+  }
+  out += "\n  token " + std::string(entry.token) + " (generation " +
+         std::to_string(entry.token_generation) + ")\n";
+  for (lg_role role : kRoles) {
+    for (const Protocol &protocol : kProtocols) {
+      const auto endpoint = protocol.build(settings, entry.id, role, entry.token);
+      out += "  " + std::string(lg_role_name(role)) + " " + protocol.label + "\n";
+      if (!endpoint) {
+        out += "    (no URL could be built)\n";
+        continue;
+      }
+      out += "    server      " + endpoint->url + "\n";
+      out += "    stream key  " + endpoint->stream_name + "\n";
+      out += "    ffmpeg      " + endpoint->ffmpeg + "\n";
+    }
+  }
+  return out;
+}
+
+std::string summarize_entry(const lg_entry &entry) {
+  std::string out = entry.id;
+  out += "  ";
+  JsonWriter::append_quoted(out, entry.name);
+  out += "  token generation " + std::to_string(entry.token_generation);
+  return out;
+}
+
+}  // namespace lgserver

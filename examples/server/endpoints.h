@@ -1,0 +1,47 @@
+// An entry as operators see it: its token and, per role and protocol, the
+// URLs an encoder needs, as JSON or as short human-readable text.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "json.h"
+#include "livegate/livegate.h"
+
+namespace lgserver {
+
+// The stream name every URL carries; one live stream per entry and role.
+inline constexpr const char *kStreamName = "1";
+
+struct UrlSettings {
+  std::string host = "localhost";
+  uint16_t rtmp_port = 1935;  // 0: the scheme's default
+};
+
+// What an encoder is given for one protocol: `url` and `stream_name` go into
+// OBS's Server and Stream Key fields; `ffmpeg` is one URL for `ffmpeg -f flv`.
+struct Endpoint {
+  std::string url;
+  std::string stream_name;
+  std::string ffmpeg;
+};
+
+// Fails, saying why, if no URL can be built with these settings (a host that
+// is neither a DNS name nor an address), so commands can refuse before they
+// change anything.
+bool check_url_settings(const UrlSettings &settings, std::string &error);
+
+// Writes the entry's keys (entryId, name, token, streamName, primary, backup,
+// ...) into the object that `json` has open.
+void write_entry_fields(JsonWriter &json, const lg_entry &entry, const UrlSettings &settings);
+
+// The entry as one JSON object.
+std::string entry_json(const lg_entry &entry, const UrlSettings &settings);
+
+// The entry and every URL, a few lines of text ending in a newline.
+std::string describe_entry(const lg_entry &entry, const UrlSettings &settings);
+
+// One line (no newline) for listings: id, name, token generation.
+std::string summarize_entry(const lg_entry &entry);
+
+}  // namespace lgserver

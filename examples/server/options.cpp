@@ -1,0 +1,232 @@
+#include "options.h"
+
+#include <charconv>
+#include <set>
+#include <string_view>
+#include <vector>
+
+namespace lgserver {
+
+const char kUsage[] = R"(Usage:
+  livegate-server [OPTIONS]
+      Runs the ingest server. Creates a first entry if the store has none and
+      prints its URLs. Events go to stdout as one JSON object per line; logs
+      go to stderr. SIGINT or SIGTERM stops it cleanly.
+
+  livegate-server entry create [--name NAME] [--json] [STORE OPTIONS]
+  livegate-server entry list [--json] [STORE OPTIONS]
+  livegate-server entry show ID [--json] [STORE OPTIONS]
+  livegate-server entry regenerate-token ID [--json] [STORE OPTIONS]
+  livegate-server entry delete ID [--json] [STORE OPTIONS]
+      Manage entries. Safe while a server runs on the same data directory;
+      it sees every change on the next publish. --json prints the entry with
+      its token and every endpoint URL. Exit status: 0 ok, 1 on error (no
+      such entry, bad usage, store failure) with a message on stderr.
+
+Store options (server and entry subcommands):
+  --data-dir DIR          where the entry store lives: DIR/livegate.db
+                          (default ./livegate-data, created if missing)
+  --public-host HOST      the host name or address put into URLs
+                          (default localhost)
+  --rtmp-port PORT        the RTMP listen port, 0 for an ephemeral one
+                          (default 1935); for the entry subcommands, the port
+                          written into URLs
+
+Server options:
+  --rtmp-address ADDR     the RTMP listen address (default 0.0.0.0)
+  --log-level LEVEL       error, warn, info or debug (default info)
+  --revoke-policy POLICY  keep: a regenerated token refuses new publishes only
+                          (default); disconnect: it also ends live sessions
+                          that used the old token, within a few seconds
+  --help                  print this text
+)";
+
+namespace {
+
+enum class Scope { Shared, Server, Entry };
+
+struct Flag {
+  std::string_view name;
+  bool takes_value;
+  Scope scope;
+};
+
+constexpr Flag kFlags[] = {
+    {"--data-dir", true, Scope::Shared},  {"--public-host", true, Scope::Shared},
+    {"--rtmp-port", true, Scope::Shared}, {"--rtmp-address", true, Scope::Server},
+    {"--log-level", true, Scope::Server}, {"--revoke-policy", true, Scope::Server},
+    {"--name", true, Scope::Entry},       {"--json", false, Scope::Entry},
+};
+
+const Flag *find_flag(std::string_view name) {
+  for (const Flag &flag : kFlags) {
+    if (flag.name == name) return &flag;
+  }
+  return nullptr;
+}
+
+bool parse_port(std::string_view text, int &out) {
+  int value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || value < 0 || value > 65535) {
+    return false;
+  }
+  out = value;
+  return true;
+}
+
+bool apply(const Flag &flag, std::string_view value, Options &out, std::string &error) {
+  const std::string name(flag.name);
+  if (flag.name == "--json") {
+    out.json = true;
+  } else if (flag.name == "--name") {
+    out.name = std::string(value);
+  } else if (value.empty()) {
+    error = name + " needs a non-empty value";
+    return false;
+  } else if (flag.name == "--data-dir") {
+    out.data_dir = std::string(value);
+  } else if (flag.name == "--public-host") {
+    out.public_host = std::string(value);
+  } else if (flag.name == "--rtmp-port") {
+    if (!parse_port(value, out.rtmp_port)) {
+      error = "--rtmp-port takes a port number from 0 to 65535, not '" + std::string(value) + "'";
+      return false;
+    }
+  } else if (flag.name == "--rtmp-address") {
+    out.rtmp_address = std::string(value);
+  } else if (flag.name == "--log-level") {
+    if (value == "error") {
+      out.log_level = LG_LOG_ERROR;
+    } else if (value == "warn") {
+      out.log_level = LG_LOG_WARN;
+    } else if (value == "info") {
+      out.log_level = LG_LOG_INFO;
+    } else if (value == "debug") {
+      out.log_level = LG_LOG_DEBUG;
+    } else {
+      error = "--log-level takes error, warn, info or debug, not '" + std::string(value) + "'";
+      return false;
+    }
+  } else if (flag.name == "--revoke-policy") {
+    if (value == "keep") {
+      out.revoke_policy = LG_REVOKE_KEEP;
+    } else if (value == "disconnect") {
+      out.revoke_policy = LG_REVOKE_DISCONNECT;
+    } else {
+      error = "--revoke-policy takes keep or disconnect, not '" + std::string(value) + "'";
+      return false;
+    }
+  }
+  return true;
+}
+
+// How many positional arguments each entry action takes after its name.
+bool entry_action_arity(std::string_view action, size_t &arity) {
+  if (action == "create" || action == "list") {
+    arity = 0;
+  } else if (action == "show" || action == "regenerate-token" || action == "delete") {
+    arity = 1;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool parse_options(std::span<const char *const> args, Options &out, std::string &error) {
+  out = Options{};
+  std::vector<std::string_view> positional;
+  std::set<const Flag *> given;
+  bool options_done = false;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string_view arg = args[i] ? args[i] : "";
+    if (options_done || arg.size() < 2 || arg[0] != '-') {
+      positional.push_back(arg);
+      continue;
+    }
+    if (arg == "--") {
+      options_done = true;
+      continue;
+    }
+    if (arg == "--help" || arg == "-h") {
+      out.mode = Mode::Help;
+      return true;
+    }
+    const size_t eq = arg.find('=');
+    const std::string_view name = arg.substr(0, eq);
+    const Flag *flag = find_flag(name);
+    if (!flag) {
+      error = "unknown option '" + std::string(name) + "'";
+      return false;
+    }
+    std::string_view value;
+    if (eq != std::string_view::npos) {
+      if (!flag->takes_value) {
+        error = std::string(name) + " takes no value";
+        return false;
+      }
+      value = arg.substr(eq + 1);
+    } else if (flag->takes_value) {
+      // A following option is almost surely a forgotten value, not the value.
+      const std::string_view next = i + 1 < args.size() && args[i + 1] ? args[i + 1] : "";
+      if (i + 1 >= args.size() || next.starts_with("--")) {
+        error = std::string(name) + " needs a value (write " + std::string(name) +
+                "=VALUE for a value that starts with --)";
+        return false;
+      }
+      value = next;
+      ++i;
+    }
+    if (!apply(*flag, value, out, error)) return false;
+    given.insert(flag);
+  }
+
+  if (!positional.empty()) {
+    if (positional[0] != "entry") {
+      error = "unknown command '" + std::string(positional[0]) + "' (the only command is entry)";
+      return false;
+    }
+    out.mode = Mode::Entry;
+    if (positional.size() < 2) {
+      error = "entry needs an action: create, list, show, regenerate-token or delete";
+      return false;
+    }
+    out.action = std::string(positional[1]);
+    size_t arity = 0;
+    if (!entry_action_arity(out.action, arity)) {
+      error = "unknown entry action '" + out.action +
+              "' (expected create, list, show, regenerate-token or delete)";
+      return false;
+    }
+    if (positional.size() < 2 + arity) {
+      error = "entry " + out.action + " needs an entry id";
+      return false;
+    }
+    if (positional.size() > 2 + arity) {
+      error = "unexpected argument '" + std::string(positional[2 + arity]) + "' for entry " +
+              out.action;
+      return false;
+    }
+    if (arity == 1) out.entry_id = std::string(positional[2]);
+  }
+
+  for (const Flag *flag : given) {
+    if (out.mode == Mode::Serve && flag->scope == Scope::Entry) {
+      error = std::string(flag->name) + " is only for the entry subcommands";
+      return false;
+    }
+    if (out.mode == Mode::Entry && flag->scope == Scope::Server) {
+      error = std::string(flag->name) + " is only for the server, not for entry " + out.action;
+      return false;
+    }
+  }
+  if (out.name && out.action != "create") {
+    error = "--name is only for entry create";
+    return false;
+  }
+  return true;
+}
+
+}  // namespace lgserver

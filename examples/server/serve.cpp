@@ -1,0 +1,330 @@
+#include "serve.h"
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+#include "data_dir.h"
+#include "endpoints.h"
+#include "json.h"
+
+namespace lgserver {
+
+namespace {
+
+// Serialises what the loop thread and the main thread print: one JSON event
+// per stdout line, one log message per stderr line, each flushed at once so
+// that a script reading a pipe sees it without delay.
+class Output {
+ public:
+  explicit Output(lg_log_level level) : level_(level) {}
+
+  void event(const std::string &json) {
+    std::lock_guard lock(mutex_);
+    std::fwrite(json.data(), 1, json.size(), stdout);
+    std::fputc('\n', stdout);
+    std::fflush(stdout);
+  }
+
+  void log(lg_log_level level, std::string_view message) {
+    if (level > level_) return;
+    std::string line = timestamp();
+    line += ' ';
+    line += lg_log_level_name(level);
+    line += ": ";
+    for (char c : message) line += (c == '\n' || c == '\r') ? ' ' : c;
+    line += '\n';
+    std::lock_guard lock(mutex_);
+    std::fwrite(line.data(), 1, line.size(), stderr);
+    std::fflush(stderr);
+  }
+
+ private:
+  static std::string timestamp() {
+    using namespace std::chrono;
+    const auto now = system_clock::now();
+    const std::time_t seconds = system_clock::to_time_t(now);
+    const auto millis = duration_cast<milliseconds>(now.time_since_epoch()).count() % 1000;
+    std::tm utc{};
+    gmtime_r(&seconds, &utc);
+    char text[40];
+    const size_t n = std::strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%S", &utc);
+    std::snprintf(text + n, sizeof(text) - n, ".%03dZ", static_cast<int>(millis));
+    return text;
+  }
+
+  std::mutex mutex_;
+  const lg_log_level level_;
+};
+
+// Keys naming an entry's stream; null where the server could not tell.
+void write_target(JsonWriter &json, const char *entry_id, lg_role role, const char *stream_name) {
+  const bool known = entry_id && *entry_id;
+  json.key("entryId").string_or_null(known ? entry_id : nullptr);
+  json.key("role");
+  if (known) {
+    json.string(lg_role_name(role));
+  } else {
+    json.null();
+  }
+  json.key("streamName").string_or_null(stream_name && *stream_name ? stream_name : nullptr);
+}
+
+void write_session(JsonWriter &json, const lg_publish_info &info) {
+  json.key("sessionId").number(info.session_id);
+  write_target(json, info.entry_id, info.role, info.stream_name);
+  json.key("protocol").string(lg_protocol_name(info.protocol));
+  json.key("remote").string_or_null(info.remote_address);
+}
+
+void write_video(JsonWriter &json, const lg_video_params *video) {
+  json.key("video");
+  if (!video || video->codec == LG_CODEC_UNKNOWN) {
+    json.null();
+    return;
+  }
+  json.begin_object();
+  json.key("codec").string(lg_codec_name(video->codec));
+  json.key("width").number(video->width);
+  json.key("height").number(video->height);
+  json.key("profile").number(video->profile);
+  json.key("level").number(video->level);
+  json.key("codecString").string_or_null(video->codec_string);
+  json.end_object();
+}
+
+void write_audio(JsonWriter &json, const lg_audio_params *audio) {
+  json.key("audio");
+  if (!audio || audio->codec == LG_CODEC_UNKNOWN) {
+    json.null();
+    return;
+  }
+  json.begin_object();
+  json.key("codec").string(lg_codec_name(audio->codec));
+  json.key("sampleRate").number(audio->sample_rate);
+  json.key("channels").number(audio->channels);
+  json.key("codecString").string_or_null(audio->codec_string);
+  json.end_object();
+}
+
+// The callbacks run on the server's loop thread: they format one line and
+// write it, nothing more.
+struct Host {
+  Output &output;
+
+  static void on_log(void *user, lg_log_level level, const char *message) {
+    static_cast<Host *>(user)->output.log(level, message ? message : "");
+  }
+
+  static void on_publish_start(void *user, const lg_publish_info *info) {
+    JsonWriter json;
+    json.begin_object().key("event").string("publish_start");
+    write_session(json, *info);
+    json.key("encoder").string(info->encoder ? info->encoder : "");
+    write_video(json, info->video);
+    write_audio(json, info->audio);
+    const bool has_metadata = info->metadata_json && *info->metadata_json;
+    json.key("metadata").raw(has_metadata ? info->metadata_json : "{}");
+    json.end_object();
+    static_cast<Host *>(user)->output.event(json.str());
+  }
+
+  static void on_publish_reject(void *user, const lg_reject_info *info) {
+    JsonWriter json;
+    json.begin_object().key("event").string("publish_reject");
+    json.key("reason").string(info->reason ? info->reason : "");
+    json.key("status").string(lg_status_name(info->status));
+    json.key("remote").string_or_null(info->remote_address);
+    write_target(json, info->entry_id, info->role, info->stream_name);
+    json.key("protocol").string(lg_protocol_name(info->protocol));
+    json.end_object();
+    static_cast<Host *>(user)->output.event(json.str());
+  }
+
+  static void on_publish_stop(void *user, const lg_publish_info *info,
+                              const lg_session_stats *stats, lg_status status, const char *reason) {
+    JsonWriter json;
+    json.begin_object().key("event").string("publish_stop");
+    write_session(json, *info);
+    json.key("videoFrames").number(stats ? stats->video_frames : 0);
+    json.key("audioFrames").number(stats ? stats->audio_frames : 0);
+    json.key("bytes").number(stats ? stats->bytes_in : 0);
+    json.key("durationMs").number(stats ? stats->duration_ms : 0);
+    json.key("status").string(lg_status_name(status));
+    json.key("reason").string(reason ? reason : "");
+    json.end_object();
+    static_cast<Host *>(user)->output.event(json.str());
+  }
+};
+
+struct ServerDestroy {
+  void operator()(lg_server *server) const { lg_server_destroy(server); }
+};
+using Server = std::unique_ptr<lg_server, ServerDestroy>;
+
+int fail(Output &output, const std::string &message) {
+  output.log(LG_LOG_ERROR, message);
+  return 1;
+}
+
+// The oldest entry, or a new one if the store has none.
+bool first_entry(lg_store *store, lg_entry &out, bool &created, std::string &error) {
+  struct First {
+    bool found = false;
+    lg_entry entry{};
+  } first;
+  lg_status rc = lg_store_list_entries(
+      store,
+      [](void *user, const lg_entry *entry) {
+        auto *f = static_cast<First *>(user);
+        if (!f->found) f->entry = *entry;
+        f->found = true;
+      },
+      &first);
+  if (rc != LG_OK) {
+    error = std::string("cannot list the entries: ") + lg_strerror(rc);
+    return false;
+  }
+  created = !first.found;
+  if (first.found) {
+    out = first.entry;
+    return true;
+  }
+  out = lg_entry{};
+  out.struct_size = sizeof(out);
+  rc = lg_store_create_entry(store, &out, "default");
+  if (rc != LG_OK) {
+    error = std::string("cannot create the first entry: ") + lg_strerror(rc);
+    const char *detail = lg_store_last_error(store);
+    if (detail && *detail) error += std::string(" (") + detail + ")";
+    return false;
+  }
+  return true;
+}
+
+std::string absolute_path(const std::string &path) {
+  std::error_code ec;
+  const auto absolute = std::filesystem::absolute(path, ec);
+  return ec ? path : absolute.lexically_normal().string();
+}
+
+// Logs text of several lines one line at a time.
+void log_lines(Output &output, lg_log_level level, std::string_view text) {
+  while (!text.empty()) {
+    const size_t end = text.find('\n');
+    output.log(level, text.substr(0, end));
+    if (end == std::string_view::npos) break;
+    text.remove_prefix(end + 1);
+  }
+}
+
+}  // namespace
+
+int serve(const Options &options) {
+  Output output(options.log_level);
+
+  // Blocked before the loop thread exists so that it inherits the mask and
+  // the signals reach only sigwait() below.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  // A reader that goes away must not kill the server in the middle of a
+  // write; the write fails and the server keeps ingesting.
+  signal(SIGPIPE, SIG_IGN);
+
+  UrlSettings urls;
+  urls.host = options.public_host;
+  std::string error;
+  if (!check_url_settings(urls, error)) return fail(output, error);
+  if (!ensure_data_dir(options.data_dir, error)) return fail(output, error);
+
+  Host host{output};
+  lg_server_options server_options;
+  lg_server_options_init(&server_options);
+  server_options.data_dir = options.data_dir.c_str();
+  server_options.rtmp_address = options.rtmp_address.c_str();
+  server_options.rtmp_port = options.rtmp_port;
+  server_options.log = Host::on_log;
+  server_options.log_user = &host;
+  server_options.log_level = options.log_level;
+  server_options.revoke_policy = options.revoke_policy;
+
+  lg_server_callbacks callbacks{};
+  callbacks.struct_size = sizeof(callbacks);
+  callbacks.user = &host;
+  callbacks.on_publish_start = Host::on_publish_start;
+  callbacks.on_publish_reject = Host::on_publish_reject;
+  callbacks.on_publish_stop = Host::on_publish_stop;
+
+  lg_server *raw_server = nullptr;
+  lg_status rc = lg_server_create(&raw_server, &server_options, &callbacks);
+  Server server(raw_server);
+  if (rc != LG_OK || !server) {
+    const std::string what = rc == LG_E_STORE || rc == LG_E_IO
+                                 ? "cannot open the entry store " + store_path(options.data_dir)
+                                 : std::string("cannot create the server");
+    return fail(output, what + ": " + lg_strerror(rc));
+  }
+  rc = lg_server_start(server.get());
+  if (rc != LG_OK) {
+    const std::string where = options.rtmp_address + ":" + std::to_string(options.rtmp_port);
+    if (rc == LG_E_ADDR_IN_USE) {
+      return fail(output, "cannot listen for RTMP on " + where + ": the address is already in use");
+    }
+    return fail(output, "cannot listen for RTMP on " + where + ": " + lg_strerror(rc));
+  }
+  int port = 0;
+  rc = lg_server_get_port(server.get(), LG_PROTOCOL_RTMP, &port);
+  if (rc != LG_OK || port <= 0 || port > 65535) {
+    return fail(output, std::string("cannot read the RTMP port: ") + lg_strerror(rc));
+  }
+  urls.rtmp_port = static_cast<uint16_t>(port);
+
+  const std::string data_dir = absolute_path(options.data_dir);
+  {
+    JsonWriter json;
+    json.begin_object().key("event").string("listening");
+    json.key("rtmp").number(port);
+    json.key("dataDir").string(data_dir);
+    json.end_object();
+    output.event(json.str());
+  }
+  output.log(LG_LOG_INFO, "entries are kept in " + store_path(data_dir));
+
+  lg_entry entry{};
+  bool created = false;
+  if (!first_entry(lg_server_get_store(server.get()), entry, created, error)) {
+    return fail(output, error);
+  }
+  {
+    JsonWriter json;
+    json.begin_object().key("event").string("entry");
+    write_entry_fields(json, entry, urls);
+    json.end_object();
+    output.event(json.str());
+  }
+  output.log(LG_LOG_INFO, std::string(created ? "created" : "using") + " entry " + entry.id +
+                              "; in OBS use Server and Stream Key, or publish with ffmpeg:");
+  log_lines(output, LG_LOG_INFO, describe_entry(entry, urls));
+
+  int signal_number = 0;
+  while (sigwait(&stop_signals, &signal_number) != 0) {
+  }
+  output.log(LG_LOG_INFO,
+             std::string("stopping on ") + (signal_number == SIGINT ? "SIGINT" : "SIGTERM"));
+  server.reset();
+  output.log(LG_LOG_INFO, "stopped");
+  return 0;
+}
+
+}  // namespace lgserver
