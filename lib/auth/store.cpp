@@ -9,11 +9,15 @@
 #include <cstring>
 #include <string>
 
+#include "core/text.h"
+
 #include "auth/token.h"
 
 namespace lg::auth {
 
 namespace {
+
+using core::quoted;
 
 // Applied in order; migration i brings the schema from version i to i + 1.
 // Never edit one that has shipped: append a new one instead.
@@ -41,24 +45,6 @@ int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-// For messages: at most 64 bytes of untrusted input, non-printables escaped.
-std::string quoted(std::string_view s) {
-  std::string out = "'";
-  for (size_t i = 0; i < s.size() && i < 64; ++i) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c < 0x7f && c != '\'' && c != '\\') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      static constexpr char kHex[] = "0123456789abcdef";
-      out += "\\x";
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 15]);
-    }
-  }
-  if (s.size() > 64) out += "...";
-  return out + "'";
 }
 
 bool is_valid_name(std::string_view name) {

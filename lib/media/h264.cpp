@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "media/bitreader.h"
+#include "media/bytes.h"
 
 namespace lg::media {
 
@@ -54,20 +55,6 @@ bool skip_scaling_list(BitReader &br, int size) {
     if (next_scale != 0) last_scale = next_scale;
   }
   return true;
-}
-
-uint16_t read_u16(std::span<const uint8_t> p, size_t pos) {
-  return static_cast<uint16_t>((p[pos] << 8) | p[pos + 1]);
-}
-
-void put_u16(std::vector<uint8_t> &out, size_t v) {
-  out.push_back(static_cast<uint8_t>(v >> 8));
-  out.push_back(static_cast<uint8_t>(v));
-}
-
-bool looks_like_annexb(std::span<const uint8_t> p) {
-  return (p.size() >= 3 && p[0] == 0 && p[1] == 0 && p[2] == 1) ||
-         (p.size() >= 4 && p[0] == 0 && p[1] == 0 && p[2] == 0 && p[3] == 1);
 }
 
 }  // namespace

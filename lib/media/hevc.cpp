@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "media/bitreader.h"
+#include "media/bytes.h"
 #include "media/h264.h"
 
 namespace lg::media {
@@ -19,16 +20,6 @@ constexpr size_t kHvccHeaderSize = 23;
 bool set_error(std::string &error, std::string message) {
   error = std::move(message);
   return false;
-}
-
-void put_u16(std::vector<uint8_t> &out, size_t v) {
-  out.push_back(static_cast<uint8_t>(v >> 8));
-  out.push_back(static_cast<uint8_t>(v));
-}
-
-bool looks_like_annexb(std::span<const uint8_t> p) {
-  return (p.size() >= 3 && p[0] == 0 && p[1] == 0 && p[2] == 1) ||
-         (p.size() >= 4 && p[0] == 0 && p[1] == 0 && p[2] == 0 && p[3] == 1);
 }
 
 }  // namespace

@@ -3,13 +3,17 @@
 #include <arpa/inet.h>
 
 #include <string>
+
 #include <vector>
+#include "core/text.h"
 
 #include "auth/token.h"
 
 namespace lg::url {
 
 namespace {
+
+using core::quoted;
 
 constexpr size_t kMaxAppLength = 64;
 constexpr size_t kMaxQueryParams = 32;
@@ -19,24 +23,6 @@ constexpr size_t kMaxHostLength = 253;  // a DNS name, dots included
 constexpr const char *kTokenRule = "expected 16 to 128 characters of A-Z a-z 0-9 _ -";
 constexpr const char *kStreamRule = "use 1 to 64 characters of A-Z a-z 0-9 _ -";
 constexpr const char *kEntryRule = "expected digits, '_', then a-z 0-9 (e.g. 1_abcd1234)";
-
-// For messages: at most 64 bytes of untrusted input, non-printables escaped.
-std::string quoted(std::string_view s) {
-  std::string out = "'";
-  for (size_t i = 0; i < s.size() && i < 64; ++i) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c < 0x7f && c != '\'' && c != '\\') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      static constexpr char kHex[] = "0123456789abcdef";
-      out += "\\x";
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 15]);
-    }
-  }
-  if (s.size() > 64) out += "...";
-  return out + "'";
-}
 
 bool is_word_char(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
