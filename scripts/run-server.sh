@@ -4,5 +4,5 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 bash "$here/scripts/setup.sh"
-bash "$here/scripts/build.sh" -DLG_BUILD_TESTS=OFF >&2
+TARGET=livegate-server bash "$here/scripts/build.sh" >&2
 exec "$here/build/examples/server/livegate-server" "$@"
