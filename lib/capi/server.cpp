@@ -41,8 +41,6 @@ class CEvents final : public lg::ingest::Events {
     std::memset(&cb_, 0, sizeof(cb_));
     if (cb) std::memcpy(&cb_, cb, std::min(cb->struct_size, sizeof(cb_)));
   }
-  lg_server *server = nullptr;
-
   void on_publish_start(const lg::ingest::PublishInfo &info) override {
     if (!cb_.on_publish_start) return;
     Converted c(info);
@@ -257,7 +255,6 @@ LG_API lg_status lg_server_create(lg_server **server, const lg_server_options *o
     }
     handle->store.store = &handle->server->store();
     handle->store.random = &handle->server->random();
-    handle->events->server = handle.get();
     *server = handle.release();
     return LG_OK;
   });

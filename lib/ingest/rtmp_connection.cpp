@@ -4,7 +4,6 @@
 
 #include <algorithm>
 
-#include "auth/token.h"
 #include "ingest/json.h"
 #include "ingest/server.h"
 #include "media/aac.h"
@@ -111,9 +110,9 @@ void RtmpConnection::accept() {
 
 void RtmpConnection::refuse(lg_status status, std::string reason) {
   if (ended_) return;
-  const char *code = status == LG_E_AUTH    ? "NetStream.Publish.Denied"
-                     : status == LG_E_LIMIT ? "NetStream.Publish.BadName"
-                                            : "NetStream.Publish.BadName";
+  // Encoders show Denied as an authentication problem and BadName as a
+  // problem with the stream's name or place.
+  const char *code = status == LG_E_AUTH ? "NetStream.Publish.Denied" : "NetStream.Publish.BadName";
   server_.log().warn("rtmp {}: publish refused: {}", info_.remote_address, reason);
   session_.reject_publish(code, reason);
   RejectInfo reject;
