@@ -58,7 +58,8 @@ typedef enum lg_status {
   LG_E_TIMEOUT = -14,          /* an operation took longer than its limit */
   LG_E_BUFFER_TOO_SMALL = -15, /* the caller's buffer is too small */
   LG_E_CLOSED = -16,           /* the object was closed or destroyed */
-  LG_E_ADDR_IN_USE = -17       /* the listen address is taken */
+  LG_E_ADDR_IN_USE = -17,      /* the listen address is taken */
+  LG_E_TLS = -18               /* TLS failed: handshake, certificate or record error */
 } lg_status;
 
 /* A short English description of a status. Static storage; never free it. */

@@ -10,6 +10,16 @@
  * RTMPS URLs are the same with rtmps:// and port 443. Each endpoint also has
  * an "ffmpeg" form: one URL that `ffmpeg -f flv URL` publishes to as is.
  *
+ * SRT endpoints (LG_SCHEME_SRT, port 9000 by default) have no path; a stream
+ * id in the SRT Access Control syntax names entry, role and stream and
+ * carries the token:
+ *       url          srt://{entryId}.{p|b}.{domain}:9000   (or srt://{host}:{port})
+ *       stream_name  #!::r={entryId}.{p|b}/{stream},m=publish,livegate_token={token}
+ *       ffmpeg_url   url?streamid={the stream id, percent-encoded}
+ * For SRT, lg_url_build's `stream_name` output is that stream id, and
+ * lg_url_parse takes it back the same way: as `stream_name`, or inside the
+ * URL as streamid= (percent-encoded or pasted as is, as OBS users do).
+ *
  * All functions here are pure and thread-safe.
  */
 #ifndef LIVEGATE_URL_H
@@ -22,7 +32,7 @@ extern "C" {
 #endif
 
 typedef enum lg_role { LG_ROLE_PRIMARY = 0, LG_ROLE_BACKUP = 1 } lg_role;
-typedef enum lg_scheme { LG_SCHEME_RTMP = 0, LG_SCHEME_RTMPS = 1 } lg_scheme;
+typedef enum lg_scheme { LG_SCHEME_RTMP = 0, LG_SCHEME_RTMPS = 1, LG_SCHEME_SRT = 2 } lg_scheme;
 
 /* "primary" / "backup". Static storage. */
 LG_API const char *lg_role_name(lg_role role);
@@ -30,7 +40,7 @@ LG_API const char *lg_role_name(lg_role role);
 typedef struct lg_url_options {
   size_t struct_size; /* set by lg_url_options_init */
   const char *host;   /* domain (production form) or IP/localhost (single host) */
-  uint16_t port;      /* 0 (default): the scheme's own, 1935 for RTMP, 443 for RTMPS */
+  uint16_t port;      /* 0 (default): the scheme's own: 1935 RTMP, 443 RTMPS, 9000 SRT */
   lg_scheme scheme;   /* default LG_SCHEME_RTMP */
   const char *app;    /* default "kLive" */
 } lg_url_options;

@@ -40,6 +40,8 @@ LG_API const char *lg_strerror(lg_status status) {
       return "closed";
     case LG_E_ADDR_IN_USE:
       return "address already in use";
+    case LG_E_TLS:
+      return "TLS failure";
   }
   return "unknown status";
 }
@@ -82,6 +84,8 @@ LG_API const char *lg_status_name(lg_status status) {
       return "LG_E_CLOSED";
     case LG_E_ADDR_IN_USE:
       return "LG_E_ADDR_IN_USE";
+    case LG_E_TLS:
+      return "LG_E_TLS";
   }
   return "LG_E_UNKNOWN";
 }

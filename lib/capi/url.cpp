@@ -51,7 +51,19 @@ LG_API lg_status lg_url_build(char **url, char **stream_name, char **ffmpeg_url,
     lg::url::BuildOptions build;
     build.host = opts->host;
     build.port = opts->port;
-    build.scheme = opts->scheme == LG_SCHEME_RTMPS ? lg::url::Scheme::Rtmps : lg::url::Scheme::Rtmp;
+    switch (opts->scheme) {
+      case LG_SCHEME_RTMP:
+        build.scheme = lg::url::Scheme::Rtmp;
+        break;
+      case LG_SCHEME_RTMPS:
+        build.scheme = lg::url::Scheme::Rtmps;
+        break;
+      case LG_SCHEME_SRT:
+        build.scheme = lg::url::Scheme::Srt;
+        break;
+      default:
+        return LG_E_INVALID_ARG;
+    }
     if (opts->app && *opts->app) build.app = opts->app;
     lg::url::Endpoint ep;
     std::string error;
@@ -83,7 +95,9 @@ LG_API lg_status lg_url_parse(lg_url_target *out, const char *url, const char *s
     const size_t size = out->struct_size;
     std::memset(out, 0, sizeof(*out));
     out->struct_size = size;
-    out->scheme = parsed.scheme == lg::url::Scheme::Rtmps ? LG_SCHEME_RTMPS : LG_SCHEME_RTMP;
+    out->scheme = parsed.scheme == lg::url::Scheme::Rtmps ? LG_SCHEME_RTMPS
+                  : parsed.scheme == lg::url::Scheme::Srt ? LG_SCHEME_SRT
+                                                          : LG_SCHEME_RTMP;
     out->port = parsed.port;
     out->role = parsed.target.role == lg::url::Role::Backup ? LG_ROLE_BACKUP : LG_ROLE_PRIMARY;
     if (!copy_out(out->host, sizeof(out->host), parsed.host) ||

@@ -8,6 +8,7 @@
 #include "core/text.h"
 
 #include "auth/token.h"
+#include "url/srt_stream_id.h"
 
 namespace lg::url {
 
@@ -91,6 +92,25 @@ const char *percent_decode(std::string_view in, std::string &out) {
     i += 2;
   }
   return nullptr;
+}
+
+// Everything but RFC 3986's unreserved characters, so a stream id survives
+// any URL parser.
+std::string percent_encode(std::string_view in) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(in.size() * 3);
+  for (char ch : in) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (is_word_char(ch) || c == '.' || c == '~') {
+      out.push_back(ch);
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    }
+  }
+  return out;
 }
 
 struct Split {
@@ -299,7 +319,16 @@ bool split_url(std::string_view url, UrlParts &out, const char *what, std::strin
     if (c <= 0x20 || c == 0x7f) {
       return fail("a space or control character at offset " + std::to_string(i));
     }
-    if (c == '#') return fail("fragments ('#') are not supported");
+  }
+  // An SRT stream id pasted as is holds '#' in the query; anywhere else a
+  // '#' would start a fragment, which no encoder sends.
+  const size_t hash = url.find('#');
+  if (hash != std::string_view::npos) {
+    const size_t query = url.find('?');
+    const bool srt = lower(url.substr(0, std::min<size_t>(6, url.size()))) == "srt://";
+    if (!srt || query == std::string_view::npos || hash < query) {
+      return fail("fragments ('#') are not supported");
+    }
   }
   const size_t sep = url.find("://");
   if (sep == std::string_view::npos || sep == 0) return fail("no scheme:// prefix");
@@ -463,10 +492,78 @@ bool valid_domain(std::string_view host, std::string &why) {
   return true;
 }
 
+// srt://host:port[/][?streamid=I&...] or srt://host:port with the stream id
+// given apart. The stream id names the entry; a production host, if any,
+// must name the same one.
+bool parse_srt_url(const UrlParts &u, std::string_view stream_id, ParsedUrl &parsed,
+                   std::string &error) {
+  if (!u.path.empty() && u.path != "/") {
+    error = "unexpected path " + quoted(u.path) +
+            " in the SRT URL: srt://host:port takes the stream id in streamid=";
+    return false;
+  }
+  std::string from_query;
+  bool in_query = false;
+  size_t count = 0;
+  size_t start = 0;
+  while (start <= u.query.size()) {
+    size_t end = u.query.find('&', start);
+    if (end == std::string_view::npos) end = u.query.size();
+    const std::string_view param = u.query.substr(start, end - start);
+    start = end + 1;
+    if (param.empty()) continue;
+    if (++count > kMaxQueryParams) {
+      error = "malformed query in the SRT URL: more than " + std::to_string(kMaxQueryParams) +
+              " parameters";
+      return false;
+    }
+    const size_t eq = param.find('=');
+    if (param.substr(0, eq) != "streamid") continue;
+    if (in_query) {
+      error = "the SRT URL gives streamid= twice";
+      return false;
+    }
+    in_query = true;
+    if (eq == std::string_view::npos) continue;
+    if (const char *why = percent_decode(param.substr(eq + 1), from_query)) {
+      error = std::string("bad percent-escape in the SRT URL's streamid: ") + why;
+      return false;
+    }
+  }
+  if (in_query && !stream_id.empty()) {
+    error = "the stream id is given twice: in the URL's streamid= and apart from it";
+    return false;
+  }
+  const std::string_view sid = in_query ? std::string_view(from_query) : stream_id;
+  StreamIdRefusal refusal;
+  if (!parse_srt_stream_id(sid, parsed.target, refusal, error)) return false;
+  const HostEntry host = examine_host(u.host, "the URL host");
+  if (host.kind == HostEntry::kBad) {
+    error = host.error;
+    return false;
+  }
+  if (host.kind == HostEntry::kFound &&
+      (host.entry != parsed.target.entry_id || host.role != parsed.target.role)) {
+    error = "conflicting entries: the stream id names " + parsed.target.entry_id + "." +
+            role_letter(parsed.target.role) + " but the URL host names " + host.entry + "." +
+            role_letter(host.role);
+    return false;
+  }
+  parsed.host = host.kind == HostEntry::kFound ? u.host.substr(host.domain_offset) : u.host;
+  return true;
+}
+
 }  // namespace
 
 uint16_t default_port(Scheme scheme) {
-  return scheme == Scheme::Rtmps ? kDefaultRtmpsPort : kDefaultRtmpPort;
+  switch (scheme) {
+    case Scheme::Rtmps:
+      return kDefaultRtmpsPort;
+    case Scheme::Srt:
+      return kDefaultSrtPort;
+    default:
+      return kDefaultRtmpPort;
+  }
 }
 
 const char *role_letter(Role role) {
@@ -478,7 +575,14 @@ const char *role_name(Role role) {
 }
 
 const char *scheme_name(Scheme scheme) {
-  return scheme == Scheme::Rtmps ? "rtmps" : "rtmp";
+  switch (scheme) {
+    case Scheme::Rtmps:
+      return "rtmps";
+    case Scheme::Srt:
+      return "srt";
+    default:
+      return "rtmp";
+  }
 }
 
 bool is_single_host(std::string_view host) {
@@ -495,7 +599,8 @@ bool build(const BuildOptions &options, std::string_view entry_id, Role role,
     error = "invalid role";
     return false;
   }
-  if (options.scheme != Scheme::Rtmp && options.scheme != Scheme::Rtmps) {
+  if (options.scheme != Scheme::Rtmp && options.scheme != Scheme::Rtmps &&
+      options.scheme != Scheme::Srt) {
     error = "invalid scheme";
     return false;
   }
@@ -544,6 +649,13 @@ bool build(const BuildOptions &options, std::string_view entry_id, Role role,
       return false;
     }
     path = "/" + options.app + "/";
+  }
+  if (options.scheme == Scheme::Srt) {
+    // SRT has no path: the stream id names the entry, whatever the host.
+    out.url = prefix + authority + ":" + std::to_string(port);
+    out.stream_name = build_srt_stream_id(entry_id, role, token, stream_name);
+    out.ffmpeg_url = out.url + "?streamid=" + percent_encode(out.stream_name);
+    return true;
   }
   const std::string base = prefix + authority + ":" + std::to_string(port) + path;
   out.url = base + query;
@@ -654,11 +766,18 @@ bool parse_url(std::string_view url, std::string_view stream_name, ParsedUrl &ou
     parsed.scheme = Scheme::Rtmp;
   } else if (u.scheme == "rtmps") {
     parsed.scheme = Scheme::Rtmps;
+  } else if (u.scheme == "srt") {
+    parsed.scheme = Scheme::Srt;
   } else {
-    error = "unsupported scheme " + quoted(u.scheme) + ": expected rtmp or rtmps";
+    error = "unsupported scheme " + quoted(u.scheme) + ": expected rtmp, rtmps or srt";
     return false;
   }
   parsed.port = u.has_port ? u.port : default_port(parsed.scheme);
+  if (parsed.scheme == Scheme::Srt) {
+    if (!parse_srt_url(u, stream_name, parsed, error)) return false;
+    out = std::move(parsed);
+    return true;
+  }
 
   std::vector<std::string> segs;
   if (!split_segments(u.path, segs, "the URL path", error)) return false;

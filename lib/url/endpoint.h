@@ -11,6 +11,10 @@
 //     url        rtmp://H:1935/kLive/E.r/?t=T          stream name  S
 //     ffmpeg_url rtmp://H:1935/kLive/E.r/S?t=T         (IPv6: rtmp://[::1]:1935/...)
 //   RTMPS: rtmps:// and, by default, port 443.
+//   SRT (see url/srt_stream_id.h for the stream id I):
+//     url        srt://E.r.D:9000  or  srt://H:9000
+//     stream_name I, the stream id: #!::r=E.r/S,m=publish,livegate_token=T
+//     ffmpeg_url url?streamid=I with I percent-encoded (ffmpeg, OBS, gst)
 //
 // What clients send for them, as (tcUrl, app, publish stream name). Read from
 // their URL-splitting code and checked against FFmpeg 5.1, GStreamer 1.22
@@ -58,10 +62,11 @@
 namespace lg::url {
 
 enum class Role { Primary, Backup };
-enum class Scheme { Rtmp, Rtmps };
+enum class Scheme { Rtmp, Rtmps, Srt };
 
 inline constexpr uint16_t kDefaultRtmpPort = 1935;
 inline constexpr uint16_t kDefaultRtmpsPort = 443;
+inline constexpr uint16_t kDefaultSrtPort = 9000;
 // Bounds on what parse_publish and parse_url accept, well above any real URL.
 inline constexpr size_t kMaxUrlLength = 2048;
 inline constexpr size_t kMaxStreamLength = 1024;
@@ -80,7 +85,7 @@ struct BuildOptions {
 
 struct Endpoint {
   std::string url;          // the encoder's "Server" field
-  std::string stream_name;  // the encoder's "Stream Key" field
+  std::string stream_name;  // the encoder's "Stream Key" field; for SRT, the stream id
   std::string ffmpeg_url;   // one URL: `ffmpeg -f flv URL`, rtmpsink, rtmp2sink
 };
 
@@ -129,7 +134,10 @@ struct ParsedUrl {
 // The exact inverse of build(): parse_url(e.url, e.stream_name) and
 // parse_url(e.ffmpeg_url, "") both give back what build() was given.
 // `stream_name` is the separate stream key, or "" if the URL's last path
-// segment is the stream name; it may carry its own "?t=T".
+// segment is the stream name; it may carry its own "?t=T". For srt:// URLs
+// it is the stream id, or "" when the URL has a streamid= query parameter,
+// percent-encoded or pasted as is (what OBS users do); other SRT query
+// parameters (passphrase, latency, ...) are allowed and ignored.
 bool parse_url(std::string_view url, std::string_view stream_name, ParsedUrl &out,
                std::string &error);
 
@@ -140,7 +148,7 @@ bool is_single_host(std::string_view host);
 uint16_t default_port(Scheme scheme);
 const char *role_letter(Role role);      // "p" / "b"
 const char *role_name(Role role);        // "primary" / "backup"
-const char *scheme_name(Scheme scheme);  // "rtmp" / "rtmps"
+const char *scheme_name(Scheme scheme);  // "rtmp" / "rtmps" / "srt"
 
 }  // namespace lg::url
 
