@@ -1,5 +1,8 @@
 #include "core/loop.h"
 
+#include <pthread.h>
+#include <signal.h>
+
 #include <future>
 #include <stdexcept>
 
@@ -28,6 +31,13 @@ void Loop::start(std::function<void()> on_start) {
 
 void Loop::run_thread(std::function<void()> on_start) {
   thread_id_ = std::this_thread::get_id();
+  // A peer that closes while we write (a TLS close_notify, a reply) must
+  // cost an EPIPE, not the host process: SIGPIPE goes to the writing
+  // thread, and this one never wants it, whatever the host does with it.
+  sigset_t pipe;
+  sigemptyset(&pipe);
+  sigaddset(&pipe, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe, nullptr);
   if (on_start) on_start();
   uv_run(&loop_, UV_RUN_DEFAULT);
   running_ = false;
