@@ -16,9 +16,11 @@ _TOKEN_MAX = 128
 _STREAM_NAME_MAX = 64
 _HOST_MAX = 256
 _ENTRY_NAME_MAX = 256
+_SRT_PASSPHRASE_MAX = 79
 
 PRIMARY, BACKUP = 0, 1
-RTMP, RTMPS = 0, 1
+RTMP, RTMPS, SRT = 0, 1, 2
+_SCHEME_NAMES = {RTMP: "rtmp", RTMPS: "rtmps", SRT: "srt"}
 
 
 class Error(Exception):
@@ -38,6 +40,8 @@ class _Entry(ctypes.Structure):
         ("token_generation", ctypes.c_int64),
         ("created_at_ms", ctypes.c_int64),
         ("updated_at_ms", ctypes.c_int64),
+        ("has_srt_passphrase", ctypes.c_int),
+        ("srt_passphrase", ctypes.c_char * (_SRT_PASSPHRASE_MAX + 1)),
     ]
 
 
@@ -84,6 +88,8 @@ def _load():
     for name in ("lg_store_create_entry", "lg_store_get_entry", "lg_store_regenerate_token"):
         getattr(lib, name).argtypes = [ctypes.c_void_p, ctypes.POINTER(_Entry), ctypes.c_char_p]
     lib.lg_store_delete_entry.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
+    lib.lg_store_set_srt_passphrase.argtypes = [ctypes.c_void_p, ctypes.POINTER(_Entry),
+                                                ctypes.c_char_p, ctypes.c_char_p]
     lib.lg_store_list_entries.argtypes = [ctypes.c_void_p, _ENTRY_FN, ctypes.c_void_p]
     lib.lg_url_options_init.argtypes = [ctypes.POINTER(_UrlOptions)]
     lib.lg_url_build.argtypes = [ctypes.POINTER(ctypes.c_void_p)] * 3 + [
@@ -115,6 +121,7 @@ def _entry_dict(e):
         "tokenGeneration": e.token_generation,
         "createdAtMs": e.created_at_ms,
         "updatedAtMs": e.updated_at_ms,
+        "srtPassphrase": e.srt_passphrase.decode() if e.has_srt_passphrase else None,
     }
 
 
@@ -154,6 +161,16 @@ class Store:
     def regenerate_token(self, entry_id):
         return self._entry_call(_lib.lg_store_regenerate_token, entry_id)
 
+    def set_srt_passphrase(self, entry_id, passphrase):
+        """Sets (10 to 79 characters) or, with None, clears the SRT passphrase."""
+        e = _Entry()
+        e.struct_size = ctypes.sizeof(_Entry)
+        status = _lib.lg_store_set_srt_passphrase(
+            self._handle, ctypes.byref(e), entry_id.encode(),
+            passphrase.encode() if passphrase is not None else None)
+        _check(status, _lib.lg_store_last_error(self._handle).decode())
+        return _entry_dict(e)
+
     def delete_entry(self, entry_id):
         _check(_lib.lg_store_delete_entry(self._handle, entry_id.encode()))
 
@@ -166,7 +183,11 @@ class Store:
 
 def build_url(host, entry_id, token, role=PRIMARY, stream_name="1", port=0, scheme=RTMP,
               app="kLive"):
-    """Returns {"url", "streamName", "ffmpeg"} for one endpoint."""
+    """Returns {"url", "streamName", "ffmpeg"} for one endpoint.
+
+    For scheme=SRT, "streamName" is the SRT stream id and "ffmpeg" the URL
+    with it as a percent-encoded streamid= parameter.
+    """
     opts = _UrlOptions()
     _lib.lg_url_options_init(ctypes.byref(opts))
     host_b, app_b = host.encode(), app.encode()
@@ -195,7 +216,7 @@ def parse_url(url, stream_name=None):
                                stream_name.encode() if stream_name else None, err, len(err))
     _check(status, err.value.decode())
     return {
-        "scheme": "rtmps" if t.scheme == RTMPS else "rtmp",
+        "scheme": _SCHEME_NAMES.get(t.scheme, "unknown"),
         "host": t.host.decode(),
         "port": t.port,
         "entryId": t.entry_id.decode(),

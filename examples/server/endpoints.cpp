@@ -22,30 +22,53 @@ std::optional<Endpoint> build_endpoint(const lg_url_options &opts, const char *e
       lg_url_build(&url, &stream_name, &ffmpeg, &opts, entry_id, role, token, kStreamName);
   LgString owned_url(url), owned_stream_name(stream_name), owned_ffmpeg(ffmpeg);
   if (rc != LG_OK || !url || !stream_name || !ffmpeg) return std::nullopt;
-  return Endpoint{url, stream_name, ffmpeg};
+  return Endpoint{url, stream_name, ffmpeg, {}};
 }
 
-// One function per protocol. RTMPS and SRT get one each beside it and a row
-// in kProtocols; nothing else changes.
-std::optional<Endpoint> rtmp_endpoint(const UrlSettings &settings, const char *entry_id,
-                                      lg_role role, const char *token) {
+std::optional<Endpoint> endpoint_for(lg_scheme scheme, int port, const UrlSettings &settings,
+                                     const char *entry_id, lg_role role, const char *token) {
+  if (port < 0) return std::nullopt;
   lg_url_options opts;
   lg_url_options_init(&opts);
   opts.host = settings.host.c_str();
-  opts.port = settings.rtmp_port;
-  opts.scheme = LG_SCHEME_RTMP;
-  return build_endpoint(opts, entry_id, role, token);
+  opts.port = static_cast<uint16_t>(port);
+  opts.scheme = scheme;
+  auto endpoint = build_endpoint(opts, entry_id, role, token);
+  if (endpoint && scheme == LG_SCHEME_SRT) {
+    endpoint->obs = endpoint->url + "?streamid=" + endpoint->stream_name;
+  }
+  return endpoint;
+}
+
+// One function per protocol, and a row in kProtocols.
+std::optional<Endpoint> rtmp_endpoint(const UrlSettings &settings, const char *entry_id,
+                                      lg_role role, const char *token) {
+  return endpoint_for(LG_SCHEME_RTMP, settings.rtmp_port, settings, entry_id, role, token);
+}
+
+std::optional<Endpoint> rtmps_endpoint(const UrlSettings &settings, const char *entry_id,
+                                       lg_role role, const char *token) {
+  return endpoint_for(LG_SCHEME_RTMPS, settings.rtmps_port, settings, entry_id, role, token);
+}
+
+std::optional<Endpoint> srt_endpoint(const UrlSettings &settings, const char *entry_id,
+                                     lg_role role, const char *token) {
+  return endpoint_for(LG_SCHEME_SRT, settings.srt_port, settings, entry_id, role, token);
 }
 
 struct Protocol {
-  const char *key;    // the JSON key beside the others under "primary"/"backup"
-  const char *label;  // for people
+  const char *key;         // the JSON key beside the others under "primary"/"backup"
+  const char *label;       // for people
+  const char *stream_key;  // the JSON key of Endpoint::stream_name
+  int UrlSettings::*port;
   std::optional<Endpoint> (*build)(const UrlSettings &, const char *entry_id, lg_role role,
                                    const char *token);
 };
 
 constexpr Protocol kProtocols[] = {
-    {"rtmp", "RTMP", rtmp_endpoint},
+    {"rtmp", "RTMP", "streamName", &UrlSettings::rtmp_port, rtmp_endpoint},
+    {"rtmps", "RTMPS", "streamName", &UrlSettings::rtmps_port, rtmps_endpoint},
+    {"srt", "SRT", "streamId", &UrlSettings::srt_port, srt_endpoint},
 };
 
 constexpr lg_role kRoles[] = {LG_ROLE_PRIMARY, LG_ROLE_BACKUP};
@@ -57,6 +80,7 @@ bool check_url_settings(const UrlSettings &settings, std::string &error) {
   const char *probe_id = "1_aaaaaaaa";
   const char *probe_token = "aaaaaaaaaaaaaaaaaaaaaaaaaa";
   for (const Protocol &protocol : kProtocols) {
+    if (settings.*protocol.port < 0) continue;
     if (!protocol.build(settings, probe_id, LG_ROLE_PRIMARY, probe_token)) {
       error = std::string("cannot build ") + protocol.label + " URLs for host '" + settings.host +
               "': --public-host must be a DNS name, an IP address or localhost";
@@ -74,6 +98,8 @@ void write_entry_fields(JsonWriter &json, const lg_entry &entry, const UrlSettin
   json.key("createdAtMs").number(entry.created_at_ms);
   json.key("updatedAtMs").number(entry.updated_at_ms);
   json.key("streamName").string(kStreamName);
+  const bool srt_encrypted = entry.has_srt_passphrase && entry.srt_passphrase[0];
+  json.key("srtPassphrase").string_or_null(srt_encrypted ? entry.srt_passphrase : nullptr);
   for (lg_role role : kRoles) {
     json.key(lg_role_name(role)).begin_object();
     for (const Protocol &protocol : kProtocols) {
@@ -85,8 +111,12 @@ void write_entry_fields(JsonWriter &json, const lg_entry &entry, const UrlSettin
       }
       json.begin_object();
       json.key("url").string(endpoint->url);
-      json.key("streamName").string(endpoint->stream_name);
+      json.key(protocol.stream_key).string(endpoint->stream_name);
       json.key("ffmpeg").string(endpoint->ffmpeg);
+      if (!endpoint->obs.empty()) {
+        json.key("obs").string(endpoint->obs);
+        json.key("encrypted").boolean(srt_encrypted);
+      }
       json.end_object();
     }
     json.end_object();
@@ -109,12 +139,22 @@ std::string describe_entry(const lg_entry &entry, const UrlSettings &settings) {
   }
   out += "\n  token " + std::string(entry.token) + " (generation " +
          std::to_string(entry.token_generation) + ")\n";
+  const bool srt_encrypted = entry.has_srt_passphrase && entry.srt_passphrase[0];
+  out +=
+      std::string("  SRT passphrase ") + (srt_encrypted ? entry.srt_passphrase : "(none)") + "\n";
   for (lg_role role : kRoles) {
     for (const Protocol &protocol : kProtocols) {
+      if (settings.*protocol.port < 0) continue;
       const auto endpoint = protocol.build(settings, entry.id, role, entry.token);
       out += "  " + std::string(lg_role_name(role)) + " " + protocol.label + "\n";
       if (!endpoint) {
         out += "    (no URL could be built)\n";
+        continue;
+      }
+      if (!endpoint->obs.empty()) {
+        out += "    server      " + endpoint->obs + "   (OBS: stream key empty)\n";
+        out += "    stream id   " + endpoint->stream_name + "\n";
+        out += "    ffmpeg      " + endpoint->ffmpeg + "\n";
         continue;
       }
       out += "    server      " + endpoint->url + "\n";

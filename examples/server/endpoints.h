@@ -15,15 +15,22 @@ inline constexpr const char *kStreamName = "1";
 
 struct UrlSettings {
   std::string host = "localhost";
-  uint16_t rtmp_port = 1935;  // 0: the scheme's default
+  // 0: the scheme's default; -1: the protocol is off and has no URLs.
+  int rtmp_port = LG_DEFAULT_RTMP_PORT;
+  int rtmps_port = LG_DEFAULT_RTMPS_PORT;
+  int srt_port = LG_DEFAULT_SRT_PORT;
 };
 
-// What an encoder is given for one protocol: `url` and `stream_name` go into
-// OBS's Server and Stream Key fields; `ffmpeg` is one URL for `ffmpeg -f flv`.
+// What an encoder is given for one protocol. RTMP(S): `url` and
+// `stream_name` go into OBS's Server and Stream Key fields; `ffmpeg` is one
+// URL for `ffmpeg -f flv`. SRT: `stream_name` is the stream id, `ffmpeg` the
+// URL with it percent-encoded, and `obs` the URL with it pasted as is (OBS's
+// Server field, Stream Key left empty).
 struct Endpoint {
   std::string url;
   std::string stream_name;
   std::string ffmpeg;
+  std::string obs;
 };
 
 // Fails, saying why, if no URL can be built with these settings (a host that

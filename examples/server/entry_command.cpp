@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -84,7 +85,9 @@ int list(lg_store *store, const Options &options, const UrlSettings &urls) {
 int run_entry_command(const Options &options) {
   UrlSettings urls;
   urls.host = options.public_host;
-  urls.rtmp_port = static_cast<uint16_t>(options.rtmp_port);
+  urls.rtmp_port = options.rtmp_port;
+  urls.rtmps_port = options.rtmps_port;
+  urls.srt_port = options.srt_port;
   std::string error;
   if (!check_url_settings(urls, error)) return fail(error);
   if (!ensure_data_dir(options.data_dir, error)) return fail(error);
@@ -116,6 +119,20 @@ int run_entry_command(const Options &options) {
   }
   if (action == "regenerate-token") {
     const lg_status rc = lg_store_regenerate_token(store.get(), &entry, id);
+    if (rc != LG_OK) return fail(store.get(), rc, "entry '" + options.entry_id + "'");
+    return print_entry(entry, options, urls);
+  }
+  if (action == "set-srt-passphrase") {
+    std::optional<std::string> passphrase = options.passphrase;
+    if (passphrase && *passphrase == "-") {
+      std::string line;
+      int c;
+      while ((c = std::getchar()) != EOF && c != '\n') line.push_back(static_cast<char>(c));
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      passphrase = line;
+    }
+    const lg_status rc = lg_store_set_srt_passphrase(store.get(), &entry, id,
+                                                     passphrase ? passphrase->c_str() : nullptr);
     if (rc != LG_OK) return fail(store.get(), rc, "entry '" + options.entry_id + "'");
     return print_entry(entry, options, urls);
   }

@@ -17,11 +17,15 @@ const char kUsage[] = R"(Usage:
   livegate-server entry list [--json] [STORE OPTIONS]
   livegate-server entry show ID [--json] [STORE OPTIONS]
   livegate-server entry regenerate-token ID [--json] [STORE OPTIONS]
+  livegate-server entry set-srt-passphrase ID (PASSPHRASE | - | --clear) [--json] [STORE OPTIONS]
   livegate-server entry delete ID [--json] [STORE OPTIONS]
       Manage entries. Safe while a server runs on the same data directory;
       it sees every change on the next publish. --json prints the entry with
-      its token and every endpoint URL. Exit status: 0 ok, 1 on error (no
-      such entry, bad usage, store failure) with a message on stderr.
+      its token and every endpoint URL. set-srt-passphrase sets the
+      passphrase SRT callers must encrypt with (10 to 79 characters; "-"
+      reads it from the first line of stdin, keeping it out of the process
+      list); --clear removes it. Exit status: 0 ok, 1 on error (no such
+      entry, bad usage, store failure) with a message on stderr.
 
 Store options (server and entry subcommands):
   --data-dir DIR          where the entry store lives: DIR/livegate.db
@@ -31,9 +35,20 @@ Store options (server and entry subcommands):
   --rtmp-port PORT        the RTMP listen port, 0 for an ephemeral one
                           (default 1935); for the entry subcommands, the port
                           written into URLs
+  --rtmps-port PORT|off   the same for RTMPS (default 1936; 443 in production)
+  --srt-port PORT|off     the same for SRT (default 9000)
 
 Server options:
   --rtmp-address ADDR     the RTMP listen address (default 0.0.0.0)
+  --rtmps-address ADDR    the RTMPS listen address (default 0.0.0.0)
+  --tls-cert FILE         PEM certificate chain for RTMPS
+  --tls-key FILE          its PEM private key; without both, a self-signed
+                          certificate is made once in DATA_DIR/tls/ and its
+                          SHA-256 fingerprint printed
+  --srt-address ADDR      the SRT listen address (default 0.0.0.0)
+  --srt-latency MS        SRT receiver latency (default 120)
+  --srt-pbkeylen BYTES    AES key length for encrypted SRT callers: 16
+                          (default), 24 or 32
   --log-level LEVEL       error, warn, info or debug (default info)
   --revoke-policy POLICY  keep: a regenerated token refuses new publishes only
                           (default); disconnect: it also ends live sessions
@@ -52,10 +67,15 @@ struct Flag {
 };
 
 constexpr Flag kFlags[] = {
-    {"--data-dir", true, Scope::Shared},  {"--public-host", true, Scope::Shared},
-    {"--rtmp-port", true, Scope::Shared}, {"--rtmp-address", true, Scope::Server},
-    {"--log-level", true, Scope::Server}, {"--revoke-policy", true, Scope::Server},
-    {"--name", true, Scope::Entry},       {"--json", false, Scope::Entry},
+    {"--data-dir", true, Scope::Shared},      {"--public-host", true, Scope::Shared},
+    {"--rtmp-port", true, Scope::Shared},     {"--rtmp-address", true, Scope::Server},
+    {"--log-level", true, Scope::Server},     {"--revoke-policy", true, Scope::Server},
+    {"--name", true, Scope::Entry},           {"--json", false, Scope::Entry},
+    {"--rtmps-port", true, Scope::Shared},    {"--srt-port", true, Scope::Shared},
+    {"--rtmps-address", true, Scope::Server}, {"--srt-address", true, Scope::Server},
+    {"--tls-cert", true, Scope::Server},      {"--tls-key", true, Scope::Server},
+    {"--srt-latency", true, Scope::Server},   {"--srt-pbkeylen", true, Scope::Server},
+    {"--clear", false, Scope::Entry},
 };
 
 const Flag *find_flag(std::string_view name) {
@@ -75,10 +95,20 @@ bool parse_port(std::string_view text, int &out) {
   return true;
 }
 
+bool parse_number(std::string_view text, uint32_t &out) {
+  uint32_t value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size()) return false;
+  out = value;
+  return true;
+}
+
 bool apply(const Flag &flag, std::string_view value, Options &out, std::string &error) {
   const std::string name(flag.name);
   if (flag.name == "--json") {
     out.json = true;
+  } else if (flag.name == "--clear") {
+    out.clear = true;
   } else if (flag.name == "--name") {
     out.name = std::string(value);
   } else if (value.empty()) {
@@ -93,8 +123,36 @@ bool apply(const Flag &flag, std::string_view value, Options &out, std::string &
       error = "--rtmp-port takes a port number from 0 to 65535, not '" + std::string(value) + "'";
       return false;
     }
+  } else if (flag.name == "--rtmps-port" || flag.name == "--srt-port") {
+    int &port = flag.name == "--rtmps-port" ? out.rtmps_port : out.srt_port;
+    if (value == "off") {
+      port = -1;
+    } else if (!parse_port(value, port)) {
+      error =
+          name + " takes a port number from 0 to 65535 or off, not '" + std::string(value) + "'";
+      return false;
+    }
   } else if (flag.name == "--rtmp-address") {
     out.rtmp_address = std::string(value);
+  } else if (flag.name == "--rtmps-address") {
+    out.rtmps_address = std::string(value);
+  } else if (flag.name == "--srt-address") {
+    out.srt_address = std::string(value);
+  } else if (flag.name == "--tls-cert") {
+    out.tls_cert = std::string(value);
+  } else if (flag.name == "--tls-key") {
+    out.tls_key = std::string(value);
+  } else if (flag.name == "--srt-latency") {
+    if (!parse_number(value, out.srt_latency_ms) || out.srt_latency_ms > 60000) {
+      error = "--srt-latency takes milliseconds from 0 to 60000, not '" + std::string(value) + "'";
+      return false;
+    }
+  } else if (flag.name == "--srt-pbkeylen") {
+    if (!parse_number(value, out.srt_pbkeylen) ||
+        (out.srt_pbkeylen != 16 && out.srt_pbkeylen != 24 && out.srt_pbkeylen != 32)) {
+      error = "--srt-pbkeylen takes 16, 24 or 32, not '" + std::string(value) + "'";
+      return false;
+    }
   } else if (flag.name == "--log-level") {
     if (value == "error") {
       out.log_level = LG_LOG_ERROR;
@@ -127,6 +185,8 @@ bool entry_action_arity(std::string_view action, size_t &arity) {
     arity = 0;
   } else if (action == "show" || action == "regenerate-token" || action == "delete") {
     arity = 1;
+  } else if (action == "set-srt-passphrase") {
+    arity = 2;  // or 1 with --clear
   } else {
     return false;
   }
@@ -190,18 +250,25 @@ bool parse_options(std::span<const char *const> args, Options &out, std::string 
     }
     out.mode = Mode::Entry;
     if (positional.size() < 2) {
-      error = "entry needs an action: create, list, show, regenerate-token or delete";
+      error =
+          "entry needs an action: create, list, show, regenerate-token, set-srt-passphrase or "
+          "delete";
       return false;
     }
     out.action = std::string(positional[1]);
     size_t arity = 0;
     if (!entry_action_arity(out.action, arity)) {
       error = "unknown entry action '" + out.action +
-              "' (expected create, list, show, regenerate-token or delete)";
+              "' (expected create, list, show, regenerate-token, set-srt-passphrase or "
+              "delete)";
       return false;
     }
+    if (out.action == "set-srt-passphrase" && out.clear) arity = 1;
     if (positional.size() < 2 + arity) {
-      error = "entry " + out.action + " needs an entry id";
+      error = out.action == "set-srt-passphrase" && positional.size() == 3
+                  ? "entry set-srt-passphrase needs a passphrase (or - to read it from stdin, "
+                    "or --clear)"
+                  : "entry " + out.action + " needs an entry id";
       return false;
     }
     if (positional.size() > 2 + arity) {
@@ -209,7 +276,8 @@ bool parse_options(std::span<const char *const> args, Options &out, std::string 
               out.action;
       return false;
     }
-    if (arity == 1) out.entry_id = std::string(positional[2]);
+    if (arity >= 1) out.entry_id = std::string(positional[2]);
+    if (arity == 2) out.passphrase = std::string(positional[3]);
   }
 
   for (const Flag *flag : given) {
@@ -221,6 +289,10 @@ bool parse_options(std::span<const char *const> args, Options &out, std::string 
       error = std::string(flag->name) + " is only for the server, not for entry " + out.action;
       return false;
     }
+  }
+  if (out.clear && out.action != "set-srt-passphrase") {
+    error = "--clear is only for entry set-srt-passphrase";
+    return false;
   }
   if (out.name && out.action != "create") {
     error = "--name is only for entry create";

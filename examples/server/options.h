@@ -19,17 +19,29 @@ struct Options {
   std::string public_host = "localhost";
   // The server's listen port (0: ephemeral); for the entry subcommands the
   // port written into URLs.
-  int rtmp_port = 1935;
+  int rtmp_port = LG_DEFAULT_RTMP_PORT;
+  // The same for RTMPS and SRT; -1 ("off") disables the listener and leaves
+  // the protocol's URLs out.
+  int rtmps_port = LG_DEFAULT_RTMPS_PORT;
+  int srt_port = LG_DEFAULT_SRT_PORT;
 
   // Server only.
   std::string rtmp_address = "0.0.0.0";
+  std::string rtmps_address = "0.0.0.0";
+  std::string srt_address = "0.0.0.0";
+  std::string tls_cert;  // both empty: a self-signed pair in the data directory
+  std::string tls_key;
+  uint32_t srt_latency_ms = 120;
+  uint32_t srt_pbkeylen = 16;
   lg_log_level log_level = LG_LOG_INFO;
   lg_revoke_policy revoke_policy = LG_REVOKE_KEEP;
 
   // Entry subcommands only.
-  std::string action;  // create, list, show, regenerate-token, delete
+  std::string action;  // create, list, show, regenerate-token, set-srt-passphrase, delete
   std::string entry_id;
   std::optional<std::string> name;
+  std::optional<std::string> passphrase;  // set-srt-passphrase; none with --clear
+  bool clear = false;
   bool json = false;
 };
 

@@ -258,6 +258,19 @@ int serve(const Options &options) {
   server_options.log_user = &host;
   server_options.log_level = options.log_level;
   server_options.revoke_policy = options.revoke_policy;
+  server_options.rtmps_address = options.rtmps_address.c_str();
+  server_options.rtmps_port = options.rtmps_port;
+  server_options.tls_cert_file = options.tls_cert.empty() ? nullptr : options.tls_cert.c_str();
+  server_options.tls_key_file = options.tls_key.empty() ? nullptr : options.tls_key.c_str();
+  server_options.srt_address = options.srt_address.c_str();
+  server_options.srt_port = options.srt_port;
+  server_options.srt_latency_ms = options.srt_latency_ms;
+  server_options.srt_pbkeylen = options.srt_pbkeylen;
+  if (options.tls_cert.empty() != options.tls_key.empty()) {
+    return fail(output,
+                "--tls-cert and --tls-key go together (or neither, for a self-signed "
+                "certificate)");
+  }
 
   lg_server_callbacks callbacks{};
   callbacks.struct_size = sizeof(callbacks);
@@ -277,27 +290,52 @@ int serve(const Options &options) {
   }
   rc = lg_server_start(server.get());
   if (rc != LG_OK) {
-    const std::string where = options.rtmp_address + ":" + std::to_string(options.rtmp_port);
+    // The library has logged which listener failed and why.
     if (rc == LG_E_ADDR_IN_USE) {
-      return fail(output, "cannot listen for RTMP on " + where + ": the address is already in use");
+      return fail(output, "cannot start the server: a listen address is already in use");
     }
-    return fail(output, "cannot listen for RTMP on " + where + ": " + lg_strerror(rc));
+    return fail(output, std::string("cannot start the server: ") + lg_strerror(rc));
   }
-  int port = 0;
-  rc = lg_server_get_port(server.get(), LG_PROTOCOL_RTMP, &port);
-  if (rc != LG_OK || port <= 0 || port > 65535) {
+  struct Listener {
+    lg_protocol protocol;
+    int UrlSettings::*port;
+  };
+  constexpr Listener kListeners[] = {{LG_PROTOCOL_RTMP, &UrlSettings::rtmp_port},
+                                     {LG_PROTOCOL_RTMPS, &UrlSettings::rtmps_port},
+                                     {LG_PROTOCOL_SRT, &UrlSettings::srt_port}};
+  urls.rtmp_port = urls.rtmps_port = urls.srt_port = -1;
+  for (const Listener &l : kListeners) {
+    int port = 0;
+    rc = lg_server_get_port(server.get(), l.protocol, &port);
+    if (rc == LG_OK) urls.*l.port = port;
+  }
+  if (urls.rtmp_port <= 0) {
     return fail(output, std::string("cannot read the RTMP port: ") + lg_strerror(rc));
   }
-  urls.rtmp_port = static_cast<uint16_t>(port);
+  char fingerprint[128] = "";
+  const bool have_tls =
+      lg_server_get_tls_fingerprint(server.get(), fingerprint, sizeof(fingerprint)) == LG_OK;
 
   const std::string data_dir = absolute_path(options.data_dir);
   {
     JsonWriter json;
     json.begin_object().key("event").string("listening");
-    json.key("rtmp").number(port);
+    json.key("rtmp").number(urls.rtmp_port);
+    for (const auto &[key, port] : {std::pair{"rtmps", urls.rtmps_port}, {"srt", urls.srt_port}}) {
+      json.key(key);
+      if (port > 0) {
+        json.number(port);
+      } else {
+        json.null();
+      }
+    }
+    json.key("tlsFingerprint").string_or_null(have_tls ? fingerprint : nullptr);
     json.key("dataDir").string(data_dir);
     json.end_object();
     output.event(json.str());
+  }
+  if (have_tls) {
+    output.log(LG_LOG_INFO, std::string("RTMPS certificate SHA-256 fingerprint ") + fingerprint);
   }
   output.log(LG_LOG_INFO, "entries are kept in " + store_path(data_dir));
 

@@ -29,9 +29,19 @@ extern "C" {
 
 typedef struct lg_server lg_server;
 
-typedef enum lg_protocol { LG_PROTOCOL_RTMP = 0 } lg_protocol;
+typedef enum lg_protocol {
+  LG_PROTOCOL_RTMP = 0,
+  LG_PROTOCOL_RTMPS = 1, /* RTMP over TLS */
+  LG_PROTOCOL_SRT = 2    /* SRT carrying MPEG-TS */
+} lg_protocol;
 
-/* "rtmp". Static storage. */
+/* The ports LiveGate's example servers listen on by default. Production
+ * RTMPS is on 443; an unprivileged process uses LG_DEFAULT_RTMPS_PORT. */
+#define LG_DEFAULT_RTMP_PORT 1935
+#define LG_DEFAULT_RTMPS_PORT 1936
+#define LG_DEFAULT_SRT_PORT 9000
+
+/* "rtmp", "rtmps", "srt". Static storage. */
 LG_API const char *lg_protocol_name(lg_protocol protocol);
 
 /* What happens to a live session whose token has been regenerated away. */
@@ -72,8 +82,30 @@ typedef struct lg_server_options {
   uint32_t max_send_buffer;       /* bytes queued to one peer before it is cut; default 1 MiB */
 
   /* If non-zero, publishes are authorised by the host's on_authorize callback
-   * instead of the entry store. */
+   * instead of the entry store. For SRT the stream id is still checked, and
+   * a known entry's passphrase applied, during the caller's handshake; the
+   * host's refusal then closes the connection (SRT has no way left to say why). */
   int host_authorization;
+
+  /* RTMPS listener: RTMP over TLS 1.2 (1.3 where mbedTLS supports it), ECDHE
+   * with AES-GCM or ChaCha20-Poly1305 only. -1 (default) disables it; 0 picks
+   * an ephemeral port. Address default "0.0.0.0". */
+  const char *rtmps_address;
+  int rtmps_port;
+  /* PEM certificate chain and private key. Both NULL (default): a self-signed
+   * ECDSA P-256 certificate is made on first start and kept in
+   * {data_dir}/tls/ (key mode 0600); see lg_server_get_tls_fingerprint. */
+  const char *tls_cert_file;
+  const char *tls_key_file;
+
+  /* SRT listener (live mode, MPEG-TS payload). -1 (default) disables it; 0
+   * picks an ephemeral port. Address default "0.0.0.0". */
+  const char *srt_address;
+  int srt_port;
+  uint32_t srt_latency_ms; /* receiver latency; default 120 */
+  /* AES key length in bytes for entries with an SRT passphrase: 16
+   * (AES-128, default), 24 or 32. A caller must use the same. */
+  uint32_t srt_pbkeylen;
 } lg_server_options;
 
 /* Fills every field with its default and sets struct_size. */
@@ -112,6 +144,19 @@ typedef struct lg_session_stats {
   uint64_t bitrate_bps; /* over the last few seconds */
   double fps;           /* video frames per second over the last few seconds */
   uint64_t duration_ms; /* since the publish was accepted */
+
+  /* SRT sessions only (srt_valid non-zero): the transport as libsrt measures
+   * it, receiver side, since the caller connected, and the MPEG-TS payload. */
+  int srt_valid;
+  double srt_rtt_ms;
+  uint64_t srt_packets_received;
+  uint64_t srt_packets_lost;
+  uint64_t srt_packets_retransmitted;
+  uint64_t srt_packets_dropped; /* arrived too late to play */
+  double srt_receive_rate_mbps;
+  int srt_latency_ms;            /* the negotiated receiver latency */
+  uint64_t ts_continuity_errors; /* MPEG-TS packets found missing */
+  uint64_t ts_dropped_pes;       /* incomplete frames discarded */
 } lg_session_stats;
 
 typedef struct lg_auth_request {
@@ -154,8 +199,15 @@ LG_API lg_status lg_server_start(lg_server *server);
 /* Stops everything, closes every connection, frees the server. NULL is a no-op. */
 LG_API void lg_server_destroy(lg_server *server);
 
-/* The real port of a listener (useful with port 0). */
+/* The real port of a listener (useful with port 0); LG_E_NOT_FOUND if that
+ * protocol's listener is disabled. */
 LG_API lg_status lg_server_get_port(lg_server *server, lg_protocol protocol, int *port);
+
+/* The SHA-256 fingerprint of the RTMPS certificate, "AB:CD:...:EF" (95
+ * characters and a NUL), as `openssl x509 -fingerprint -sha256` prints it.
+ * LG_E_NOT_FOUND before lg_server_start or without RTMPS;
+ * LG_E_BUFFER_TOO_SMALL if `size` is below 96. */
+LG_API lg_status lg_server_get_tls_fingerprint(lg_server *server, char *buf, size_t size);
 
 /* The server's entry store (borrowed: valid until lg_server_destroy). */
 LG_API lg_store *lg_server_get_store(lg_server *server);
@@ -175,7 +227,8 @@ LG_API lg_status lg_server_authorize(lg_server *server, uint64_t request_id, lg_
 /* Disconnects a session; its on_publish_stop carries `reason`. */
 LG_API lg_status lg_server_disconnect(lg_server *server, uint64_t session_id, const char *reason);
 
-/* Live counters of a session; LG_E_NOT_FOUND once it has ended. */
+/* Live counters of a session; LG_E_NOT_FOUND once it has ended. Set
+ * stats->struct_size; fields past it are left alone. */
 LG_API lg_status lg_server_get_session_stats(lg_server *server, uint64_t session_id,
                                              lg_session_stats *stats);
 

@@ -23,6 +23,8 @@ extern "C" {
 typedef struct lg_store lg_store;
 
 #define LG_ENTRY_NAME_MAX 256
+#define LG_SRT_PASSPHRASE_MIN 10
+#define LG_SRT_PASSPHRASE_MAX 79
 
 typedef struct lg_entry {
   size_t struct_size; /* set by the caller to sizeof(lg_entry) */
@@ -32,6 +34,11 @@ typedef struct lg_entry {
   int64_t token_generation; /* 1 for the first token, +1 per regeneration */
   int64_t created_at_ms;    /* Unix time, milliseconds */
   int64_t updated_at_ms;
+  /* The SRT passphrase (10 to 79 printable ASCII characters, no spaces):
+   * SRT callers to this entry must encrypt with it. Empty: none, and SRT
+   * callers must not encrypt. Filled only if struct_size covers it. */
+  int has_srt_passphrase;
+  char srt_passphrase[LG_SRT_PASSPHRASE_MAX + 1];
 } lg_entry;
 
 /*
@@ -54,6 +61,16 @@ LG_API lg_status lg_store_delete_entry(lg_store *store, const char *entry_id);
 /* Calls `fn` once per entry, oldest first; `entry` is valid during the call. */
 typedef void (*lg_entry_fn)(void *user, const lg_entry *entry);
 LG_API lg_status lg_store_list_entries(lg_store *store, lg_entry_fn fn, void *user);
+
+/*
+ * Sets an entry's SRT passphrase, or clears it when `passphrase` is NULL. A
+ * passphrase of another length than 10 to 79, or with a space or a non-ASCII
+ * character, is refused with LG_E_INVALID_ARG and lg_store_last_error() says
+ * why. Takes effect for the next SRT caller; `out` (may be NULL) receives
+ * the updated entry.
+ */
+LG_API lg_status lg_store_set_srt_passphrase(lg_store *store, lg_entry *out, const char *entry_id,
+                                             const char *passphrase);
 
 /* The last error message of this store's calling thread, or "". */
 LG_API const char *lg_store_last_error(lg_store *store);

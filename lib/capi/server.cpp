@@ -15,6 +15,17 @@ lg_role to_c(lg::url::Role role) {
   return role == lg::url::Role::Backup ? LG_ROLE_BACKUP : LG_ROLE_PRIMARY;
 }
 
+lg_protocol to_c(lg::ingest::Protocol protocol) {
+  switch (protocol) {
+    case lg::ingest::Protocol::Rtmps:
+      return LG_PROTOCOL_RTMPS;
+    case lg::ingest::Protocol::Srt:
+      return LG_PROTOCOL_SRT;
+    default:
+      return LG_PROTOCOL_RTMP;
+  }
+}
+
 lg_codec to_c(lg::media::Codec codec) {
   switch (codec) {
     case lg::media::Codec::H264:
@@ -52,7 +63,7 @@ class CEvents final : public lg::ingest::Events {
     c.status = r.status;
     c.reason = r.reason.c_str();
     c.remote_address = r.remote_address.c_str();
-    c.protocol = LG_PROTOCOL_RTMP;
+    c.protocol = to_c(r.protocol);
     c.entry_id = r.entry_id.c_str();
     c.role = to_c(r.role);
     c.stream_name = r.stream_name.c_str();
@@ -74,7 +85,7 @@ class CEvents final : public lg::ingest::Events {
     c.entry_id = info.entry_id.c_str();
     c.role = to_c(info.role);
     c.stream_name = info.stream_name.c_str();
-    c.protocol = LG_PROTOCOL_RTMP;
+    c.protocol = to_c(info.protocol);
     c.remote_address = info.remote_address.c_str();
     c.app = info.app.c_str();
     c.tc_url = info.tc_url.c_str();
@@ -99,7 +110,7 @@ class CEvents final : public lg::ingest::Events {
     c.role = to_c(r.role);
     c.stream_name = r.stream_name.c_str();
     c.token = r.token.c_str();
-    c.protocol = LG_PROTOCOL_RTMP;
+    c.protocol = to_c(r.protocol);
     c.remote_address = r.remote_address.c_str();
     cb_.on_authorize(cb_.user, &c);
   }
@@ -113,6 +124,16 @@ class CEvents final : public lg::ingest::Events {
     s.bitrate_bps = stats.bitrate_bps;
     s.fps = stats.fps;
     s.duration_ms = stats.duration_ms;
+    s.srt_valid = stats.srt.valid ? 1 : 0;
+    s.srt_rtt_ms = stats.srt.rtt_ms;
+    s.srt_packets_received = stats.srt.packets_received;
+    s.srt_packets_lost = stats.srt.packets_lost;
+    s.srt_packets_retransmitted = stats.srt.packets_retransmitted;
+    s.srt_packets_dropped = stats.srt.packets_dropped;
+    s.srt_receive_rate_mbps = stats.srt.receive_rate_mbps;
+    s.srt_latency_ms = stats.srt.latency_ms;
+    s.ts_continuity_errors = stats.srt.ts_continuity_errors;
+    s.ts_dropped_pes = stats.srt.ts_dropped_pes;
     return s;
   }
 
@@ -125,7 +146,7 @@ class CEvents final : public lg::ingest::Events {
       info.entry_id = in.entry_id.c_str();
       info.role = to_c(in.role);
       info.stream_name = in.stream_name.c_str();
-      info.protocol = LG_PROTOCOL_RTMP;
+      info.protocol = to_c(in.protocol);
       info.remote_address = in.remote_address.c_str();
       info.app = in.app.c_str();
       info.tc_url = in.tc_url.c_str();
@@ -170,7 +191,15 @@ struct lg_server {
 extern "C" {
 
 LG_API const char *lg_protocol_name(lg_protocol protocol) {
-  return protocol == LG_PROTOCOL_RTMP ? "rtmp" : "unknown";
+  switch (protocol) {
+    case LG_PROTOCOL_RTMP:
+      return "rtmp";
+    case LG_PROTOCOL_RTMPS:
+      return "rtmps";
+    case LG_PROTOCOL_SRT:
+      return "srt";
+  }
+  return "unknown";
 }
 
 LG_API const char *lg_codec_name(lg_codec codec) {
@@ -208,6 +237,12 @@ LG_API void lg_server_options_init(lg_server_options *opts) {
   opts->max_message_size = 16 * 1024 * 1024;
   opts->max_streams_per_entry = 16;
   opts->max_send_buffer = 1024 * 1024;
+  opts->rtmps_address = "0.0.0.0";
+  opts->rtmps_port = -1;
+  opts->srt_address = "0.0.0.0";
+  opts->srt_port = -1;
+  opts->srt_latency_ms = 120;
+  opts->srt_pbkeylen = 16;
 }
 
 LG_API lg_status lg_server_create(lg_server **server, const lg_server_options *opts,
@@ -222,7 +257,13 @@ LG_API lg_status lg_server_create(lg_server **server, const lg_server_options *o
       if (opts->struct_size < offsetof(lg_server_options, log)) return LG_E_INVALID_ARG;
       std::memcpy(&o, opts, std::min(opts->struct_size, sizeof(o)));
     }
-    if (o.rtmp_port < -1 || o.rtmp_port > 65535) return LG_E_INVALID_ARG;
+    for (int port : {o.rtmp_port, o.rtmps_port, o.srt_port}) {
+      if (port < -1 || port > 65535) return LG_E_INVALID_ARG;
+    }
+    if (o.srt_pbkeylen != 16 && o.srt_pbkeylen != 24 && o.srt_pbkeylen != 32) {
+      return LG_E_INVALID_ARG;
+    }
+    if (o.srt_latency_ms > 60000) return LG_E_INVALID_ARG;
     if (callbacks && callbacks->struct_size < offsetof(lg_server_callbacks, on_publish_start)) {
       return LG_E_INVALID_ARG;
     }
@@ -243,6 +284,14 @@ LG_API lg_status lg_server_create(lg_server **server, const lg_server_options *o
     config.max_streams_per_entry = pick(o.max_streams_per_entry, config.max_streams_per_entry);
     config.max_send_buffer = pick(o.max_send_buffer, config.max_send_buffer);
     config.host_authorization = o.host_authorization != 0;
+    if (o.rtmps_address) config.rtmps_address = o.rtmps_address;
+    config.rtmps_port = o.rtmps_port;
+    if (o.tls_cert_file) config.tls_cert_file = o.tls_cert_file;
+    if (o.tls_key_file) config.tls_key_file = o.tls_key_file;
+    if (o.srt_address) config.srt_address = o.srt_address;
+    config.srt_port = o.srt_port;
+    config.srt_latency_ms = static_cast<int>(o.srt_latency_ms);
+    config.srt_pbkeylen = static_cast<int>(o.srt_pbkeylen);
 
     auto handle = std::make_unique<lg_server>();
     handle->events = std::make_unique<CEvents>(callbacks);
@@ -284,10 +333,34 @@ LG_API void lg_server_destroy(lg_server *server) {
 LG_API lg_status lg_server_get_port(lg_server *server, lg_protocol protocol, int *port) {
   return guard([&]() -> lg_status {
     if (!server || !port) return LG_E_INVALID_ARG;
-    int p = server->server->port(protocol == LG_PROTOCOL_RTMP ? lg::ingest::Protocol::Rtmp
-                                                              : lg::ingest::Protocol::Rtmp);
-    if (p < 0) return LG_E_NOT_FOUND;
-    *port = p;
+    lg::ingest::Protocol p;
+    switch (protocol) {
+      case LG_PROTOCOL_RTMP:
+        p = lg::ingest::Protocol::Rtmp;
+        break;
+      case LG_PROTOCOL_RTMPS:
+        p = lg::ingest::Protocol::Rtmps;
+        break;
+      case LG_PROTOCOL_SRT:
+        p = lg::ingest::Protocol::Srt;
+        break;
+      default:
+        return LG_E_INVALID_ARG;
+    }
+    const int value = server->server->port(p);
+    if (value < 0) return LG_E_NOT_FOUND;
+    *port = value;
+    return LG_OK;
+  });
+}
+
+LG_API lg_status lg_server_get_tls_fingerprint(lg_server *server, char *buf, size_t size) {
+  return guard([&]() -> lg_status {
+    if (!server || !buf) return LG_E_INVALID_ARG;
+    const std::string &fp = server->server->tls_fingerprint();
+    if (fp.empty()) return LG_E_NOT_FOUND;
+    if (size < fp.size() + 1) return LG_E_BUFFER_TOO_SMALL;
+    std::memcpy(buf, fp.c_str(), fp.size() + 1);
     return LG_OK;
   });
 }
@@ -299,7 +372,8 @@ LG_API lg_store *lg_server_get_store(lg_server *server) {
 LG_API lg_status lg_server_regenerate_token(lg_server *server, const char *entry_id,
                                             lg_revoke_policy policy, lg_entry *out) {
   return guard([&]() -> lg_status {
-    if (!server || !entry_id || (out && out->struct_size < sizeof(lg_entry))) {
+    if (!server || !entry_id ||
+        (out && out->struct_size < offsetof(lg_entry, has_srt_passphrase))) {
       return LG_E_INVALID_ARG;
     }
     lg::auth::Entry entry;
@@ -331,12 +405,17 @@ LG_API lg_status lg_server_disconnect(lg_server *server, uint64_t session_id, co
 LG_API lg_status lg_server_get_session_stats(lg_server *server, uint64_t session_id,
                                              lg_session_stats *stats) {
   return guard([&]() -> lg_status {
-    if (!server || !stats || stats->struct_size < sizeof(lg_session_stats)) {
+    if (!server || !stats || stats->struct_size < offsetof(lg_session_stats, srt_valid)) {
       return LG_E_INVALID_ARG;
     }
     lg::ingest::Stats s;
     lg_status rc = server->server->session_stats(session_id, s);
-    if (rc == LG_OK) *stats = CEvents::stats_to_c(s);
+    if (rc == LG_OK) {
+      const size_t size = std::min(stats->struct_size, sizeof(lg_session_stats));
+      lg_session_stats full = CEvents::stats_to_c(s);
+      full.struct_size = stats->struct_size;
+      std::memcpy(stats, &full, size);
+    }
     return rc;
   });
 }

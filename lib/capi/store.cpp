@@ -1,6 +1,9 @@
 #include "livegate/store.h"
 
+#include <algorithm>
+#include <cstddef>
 #include <cstring>
+#include <optional>
 #include <string>
 
 #include "capi/guard.h"
@@ -23,7 +26,7 @@ lg_status remember(lg_store *store, lg_status rc) {
 }
 
 bool entry_ok(const lg_entry *out) {
-  return out && out->struct_size >= sizeof(lg_entry);
+  return out && out->struct_size >= offsetof(lg_entry, has_srt_passphrase);
 }
 
 }  // namespace
@@ -31,15 +34,20 @@ bool entry_ok(const lg_entry *out) {
 namespace lg::capi {
 
 lg_status fill_entry(lg_entry *out, const lg::auth::Entry &entry) {
-  const size_t size = out->struct_size;
-  std::memset(out, 0, sizeof(*out));
-  out->struct_size = size;
-  copy_out(out->id, sizeof(out->id), entry.id);
-  copy_out(out->name, sizeof(out->name), entry.name);
-  copy_out(out->token, sizeof(out->token), entry.token);
-  out->token_generation = entry.token_generation;
-  out->created_at_ms = entry.created_at_ms;
-  out->updated_at_ms = entry.updated_at_ms;
+  // An older caller's struct is shorter: write only what it covers.
+  lg_entry full{};
+  full.struct_size = out->struct_size;
+  copy_out(full.id, sizeof(full.id), entry.id);
+  copy_out(full.name, sizeof(full.name), entry.name);
+  copy_out(full.token, sizeof(full.token), entry.token);
+  full.token_generation = entry.token_generation;
+  full.created_at_ms = entry.created_at_ms;
+  full.updated_at_ms = entry.updated_at_ms;
+  full.has_srt_passphrase = entry.srt_passphrase ? 1 : 0;
+  if (entry.srt_passphrase) {
+    copy_out(full.srt_passphrase, sizeof(full.srt_passphrase), *entry.srt_passphrase);
+  }
+  std::memcpy(out, &full, std::min(out->struct_size, sizeof(full)));
   return LG_OK;
 }
 
@@ -102,6 +110,23 @@ LG_API lg_status lg_store_regenerate_token(lg_store *store, lg_entry *out, const
     lg::auth::Entry entry;
     lg_status rc = store->store->regenerate_token(entry_id, *store->random, entry);
     if (rc == LG_OK && out) lg::capi::fill_entry(out, entry);
+    return remember(store, rc);
+  });
+}
+
+LG_API lg_status lg_store_set_srt_passphrase(lg_store *store, lg_entry *out, const char *entry_id,
+                                             const char *passphrase) {
+  return guard([&]() -> lg_status {
+    if (!store || !entry_id || (out && !entry_ok(out))) return LG_E_INVALID_ARG;
+    std::optional<std::string_view> value;
+    if (passphrase) value = passphrase;
+    lg_status rc = store->store->set_srt_passphrase(entry_id, value);
+    if (rc != LG_OK) return remember(store, rc);
+    if (out) {
+      lg::auth::Entry entry;
+      rc = store->store->get_entry(entry_id, entry);
+      if (rc == LG_OK) lg::capi::fill_entry(out, entry);
+    }
     return remember(store, rc);
   });
 }

@@ -11,7 +11,7 @@
 
 namespace lg::ingest {
 
-enum class Protocol { Rtmp };
+enum class Protocol { Rtmp, Rtmps, Srt };
 
 struct PublishInfo {
   uint64_t session_id = 0;
@@ -38,6 +38,20 @@ struct RejectInfo {
   std::string stream_name;
 };
 
+// What an SRT session's transport and its MPEG-TS payload report.
+struct SrtStats {
+  bool valid = false;  // false for RTMP sessions
+  double rtt_ms = 0;
+  uint64_t packets_received = 0;
+  uint64_t packets_lost = 0;
+  uint64_t packets_retransmitted = 0;
+  uint64_t packets_dropped = 0;  // too late to play
+  double receive_rate_mbps = 0;
+  int latency_ms = 0;
+  uint64_t ts_continuity_errors = 0;
+  uint64_t ts_dropped_pes = 0;
+};
+
 struct Stats {
   uint64_t bytes_in = 0;
   uint64_t video_frames = 0;
@@ -45,6 +59,7 @@ struct Stats {
   uint64_t bitrate_bps = 0;
   double fps = 0;
   uint64_t duration_ms = 0;
+  SrtStats srt;
 };
 
 struct AuthRequest {

@@ -6,8 +6,15 @@
 #include <optional>
 #include <set>
 
+#include <srt/access_control.h>
+
 #include "auth/token.h"
 #include "ingest/rtmp_connection.h"
+#include "ingest/srt_connection.h"
+#include "net/tls.h"
+#include "net/tls_cert.h"
+#include "srt/listener.h"
+#include "url/srt_stream_id.h"
 
 namespace lg::ingest {
 
@@ -75,6 +82,7 @@ lg_status Server::create(ServerConfig config, Events *events, std::unique_ptr<Se
 }
 
 Server::~Server() {
+  // (A server that never started has no loop thread to stop.)
   if (started_ && !destroyed_) {
     loop_.stop([this] {
       shutdown();
@@ -103,7 +111,8 @@ lg_status Server::start(std::string &error) {
   lg_status rc = LG_OK;
   if (config_.rtmp_port >= 0) {
     rtmp_listener_ = std::make_unique<net::TcpListener>(
-        loop_.uv(), [this](std::unique_ptr<net::Stream> s) { accept(std::move(s)); });
+        loop_.uv(),
+        [this](std::unique_ptr<net::Stream> s) { accept(std::move(s), Protocol::Rtmp); });
     rc = rtmp_listener_->listen(config_.rtmp_address, config_.rtmp_port, error);
     if (rc != LG_OK) {
       rtmp_listener_.reset();
@@ -112,6 +121,16 @@ lg_status Server::start(std::string &error) {
     }
     rtmp_port_ = rtmp_listener_->port();
     config_.logger.info("listening for RTMP on {}:{}", config_.rtmp_address, rtmp_port_);
+  }
+  if (config_.rtmps_port >= 0 && (rc = start_rtmps(error)) != LG_OK) {
+    shutdown();
+    uv_run(loop_.uv(), UV_RUN_NOWAIT);
+    return rc;
+  }
+  if (config_.srt_port >= 0 && (rc = start_srt(error)) != LG_OK) {
+    shutdown();
+    uv_run(loop_.uv(), UV_RUN_NOWAIT);
+    return rc;
   }
   sweep_timer_ = start_timer(loop_.uv(), kSweepIntervalMs, this,
                              [](uv_timer_t *t) { static_cast<Server *>(t->data)->sweep(); });
@@ -125,8 +144,162 @@ lg_status Server::start(std::string &error) {
   return LG_OK;
 }
 
+lg_status Server::start_rtmps(std::string &error) {
+  net::TlsConfig tls;
+  tls.cert_file = config_.tls_cert_file;
+  tls.key_file = config_.tls_key_file;
+  if (tls.cert_file.empty() != tls.key_file.empty()) {
+    error = "RTMPS needs both a certificate and a key file, or neither (for a self-signed pair)";
+    return LG_E_INVALID_ARG;
+  }
+  if (tls.cert_file.empty()) {
+    const std::string dir = (std::filesystem::path(config_.data_dir) / "tls").string();
+    if (!net::ensure_self_signed(dir, tls.cert_file, tls.key_file, error)) return LG_E_TLS;
+  }
+  std::shared_ptr<const net::TlsContext> ctx = net::TlsContext::create(tls, error);
+  if (!ctx) return LG_E_TLS;
+  tls_ = ctx;
+  tls_fingerprint_ = ctx->fingerprint_sha256();
+  rtmps_listener_ =
+      std::make_unique<net::TcpListener>(loop_.uv(), [this](std::unique_ptr<net::Stream> s) {
+        accept(std::make_unique<net::TlsStream>(tls_, std::move(s)), Protocol::Rtmps);
+      });
+  lg_status rc = rtmps_listener_->listen(config_.rtmps_address, config_.rtmps_port, error);
+  if (rc != LG_OK) return rc;
+  rtmps_port_ = rtmps_listener_->port();
+  config_.logger.info("listening for RTMPS on {}:{} (certificate SHA-256 {})",
+                      config_.rtmps_address, rtmps_port_, tls_fingerprint_);
+  return LG_OK;
+}
+
+lg_status Server::start_srt(std::string &error) {
+  srt::ListenerConfig lc;
+  lc.address = config_.srt_address;
+  lc.port = config_.srt_port;
+  lc.latency_ms = config_.srt_latency_ms;
+  lc.pbkeylen = config_.srt_pbkeylen;
+  srt::Listener::Callbacks cb;
+  cb.admit = [this](const std::string &sid, const std::string &peer) {
+    return admit_srt(sid, peer);
+  };
+  cb.on_accept = [this](uint64_t id, std::string sid, std::string peer) {
+    srt_accepted(id, std::move(sid), std::move(peer));
+  };
+  cb.on_data = [this](uint64_t id, std::vector<uint8_t> bytes) {
+    if (auto *conn = static_cast<SrtConnection *>(srt_connection(id))) {
+      conn->on_data(std::move(bytes));
+    }
+  };
+  cb.on_closed = [this](uint64_t id, lg_status status, std::string reason,
+                        const srt::TransportStats &last) {
+    if (auto *conn = static_cast<SrtConnection *>(srt_connection(id))) {
+      conn->on_closed(status, std::move(reason), last);
+    }
+    srt_conns_.erase(id);
+  };
+  srt_listener_ = std::make_unique<srt::Listener>(loop_, lc, std::move(cb));
+  lg_status rc = srt_listener_->listen(error);
+  if (rc != LG_OK) return rc;
+  srt_port_ = srt_listener_->port();
+  config_.logger.info("listening for SRT on {}:{}", config_.srt_address, srt_port_);
+  return LG_OK;
+}
+
+// On libsrt's thread, inside the caller's handshake: the store is safe from
+// any thread, and a refusal here reaches the caller as an SRT reject code.
+srt::Admission Server::admit_srt(const std::string &stream_id, const std::string &peer) {
+  srt::Admission a;
+  url::PublishTarget target;
+  url::StreamIdRefusal refusal;
+  std::string error;
+  auto refuse = [&](lg_status status, int code, std::string reason) {
+    a.accept = false;
+    a.reject_code = code;
+    a.reason = reason;
+    config_.logger.warn("srt {}: connection refused (SRT reject {}): {}", peer, code, reason);
+    RejectInfo reject;
+    reject.status = status;
+    reject.reason = std::move(reason);
+    reject.remote_address = peer;
+    reject.protocol = Protocol::Srt;
+    reject.entry_id = target.entry_id;
+    reject.role = target.role;
+    reject.stream_name = target.stream_name;
+    loop_.post([this, reject = std::move(reject)] {
+      if (!quiet()) events_->on_publish_reject(reject);
+    });
+    return a;
+  };
+  if (!url::parse_srt_stream_id(stream_id, target, refusal, error)) {
+    const int code = refusal == url::StreamIdRefusal::BadMode           ? SRT_REJX_BAD_MODE
+                     : refusal == url::StreamIdRefusal::UnsupportedType ? SRT_REJX_NOTSUP_MEDIA
+                                                                        : SRT_REJX_BAD_REQUEST;
+    target = {};
+    return refuse(LG_E_URL, code, "malformed SRT stream id: " + error);
+  }
+  if (connection_count_.load() >= config_.max_connections) {
+    return refuse(LG_E_LIMIT, SRT_REJX_OVERLOAD,
+                  fmt::format("{} connections is the limit", config_.max_connections));
+  }
+  auth::Entry entry;
+  const lg_status rc = store_->get_entry(target.entry_id, entry);
+  if (rc == LG_E_NOT_FOUND && !config_.host_authorization) {
+    return refuse(LG_E_AUTH, SRT_REJX_NOTFOUND, fmt::format("unknown entry {}", target.entry_id));
+  }
+  if (rc != LG_OK && rc != LG_E_NOT_FOUND) {
+    return refuse(LG_E_STORE, SRT_REJX_ISE,
+                  fmt::format("the entry store failed: {}", store_->last_error()));
+  }
+  if (!config_.host_authorization) {
+    // The same checks as RTMP; the loop repeats them when the caller's
+    // publish is authorised, so a token regenerated meanwhile still counts.
+    if (target.token.empty()) {
+      return refuse(LG_E_AUTH, SRT_REJX_UNAUTHORIZED,
+                    fmt::format("authentication failed: no token for entry {} (add "
+                                "livegate_token=TOKEN to the stream id)",
+                                target.entry_id));
+    }
+    if (!auth::tokens_equal(target.token, entry.token)) {
+      return refuse(LG_E_AUTH, SRT_REJX_UNAUTHORIZED,
+                    fmt::format("authentication failed: wrong or revoked token for entry {}",
+                                target.entry_id));
+    }
+  }
+  if (rc == LG_OK && entry.srt_passphrase) a.passphrase = *entry.srt_passphrase;
+  return a;
+}
+
+void Server::srt_accepted(uint64_t srt_id, std::string stream_id, std::string peer) {
+  if (destroyed_) {
+    srt_listener_->close(srt_id);
+    return;
+  }
+  if (connections_.size() >= config_.max_connections) {
+    config_.logger.warn("srt {}: refused: {} connections is the limit", peer,
+                        config_.max_connections);
+    srt_listener_->close(srt_id);
+    return;
+  }
+  const uint64_t id = ++last_conn_id_;
+  auto conn = std::make_unique<SrtConnection>(*this, id, *srt_listener_, srt_id,
+                                              std::move(stream_id), std::move(peer));
+  SrtConnection *raw = conn.get();
+  connections_.emplace(id, std::move(conn));
+  connection_count_ = connections_.size();
+  srt_conns_[srt_id] = id;
+  raw->start();
+}
+
+Connection *Server::srt_connection(uint64_t srt_id) {
+  auto it = srt_conns_.find(srt_id);
+  if (it == srt_conns_.end()) return nullptr;
+  auto conn = connections_.find(it->second);
+  return conn == connections_.end() ? nullptr : conn->second.get();
+}
+
 void Server::shutdown() {
   if (rtmp_listener_) rtmp_listener_->close();
+  if (rtmps_listener_) rtmps_listener_->close();
   close_timer(sweep_timer_);
   close_timer(revalidate_timer_);
   // Sessions end with a stop event (hosts flush on it) unless the host is
@@ -137,13 +310,23 @@ void Server::shutdown() {
     auto it = connections_.find(id);
     if (it != connections_.end()) it->second->end(LG_E_CLOSED, "the server is shutting down");
   }
+  // After the connections: each closes its caller through the listener.
+  if (srt_listener_) srt_listener_->stop();
 }
 
 int Server::port(Protocol protocol) const {
-  return protocol == Protocol::Rtmp ? rtmp_port_ : -1;
+  switch (protocol) {
+    case Protocol::Rtmp:
+      return rtmp_port_;
+    case Protocol::Rtmps:
+      return rtmps_port_;
+    case Protocol::Srt:
+      return srt_port_;
+  }
+  return -1;
 }
 
-void Server::accept(std::unique_ptr<net::Stream> stream) {
+void Server::accept(std::unique_ptr<net::Stream> stream, Protocol protocol) {
   if (destroyed_) return;
   if (connections_.size() >= config_.max_connections) {
     config_.logger.warn("connection from {} refused: {} connections is the limit",
@@ -152,9 +335,10 @@ void Server::accept(std::unique_ptr<net::Stream> stream) {
     return;
   }
   const uint64_t id = ++last_conn_id_;
-  auto conn = std::make_unique<RtmpConnection>(*this, id, std::move(stream));
+  auto conn = std::make_unique<RtmpConnection>(*this, id, protocol, std::move(stream));
   RtmpConnection *raw = conn.get();
   connections_.emplace(id, std::move(conn));
+  connection_count_ = connections_.size();
   raw->start();
 }
 
@@ -164,12 +348,16 @@ void Server::retire(uint64_t conn_id) {
   // The connection may be on the call stack: free it on a later turn.
   graveyard_.push_back(std::move(it->second));
   connections_.erase(it);
+  connection_count_ = connections_.size();
+  for (auto s = srt_conns_.begin(); s != srt_conns_.end();) {
+    s = s->second == conn_id ? srt_conns_.erase(s) : std::next(s);
+  }
   if (graveyard_.size() == 1) {
     loop_.post([this] { graveyard_.clear(); });
   }
 }
 
-void Server::request_publish(RtmpConnection &conn) {
+void Server::request_publish(Connection &conn) {
   const auto &info = conn.info();
   // Count the entry's live streams for this role, not counting a publish
   // that this one will take over.
@@ -206,7 +394,7 @@ void Server::request_publish(RtmpConnection &conn) {
 void Server::authorize_with_store(uint64_t conn_id) {
   auto it = connections_.find(conn_id);
   if (it == connections_.end()) return;
-  const RtmpConnection &conn = *it->second;
+  const Connection &conn = *it->second;
   struct Lookup {
     std::string entry_id;
     std::string presented;
@@ -249,7 +437,7 @@ void Server::authorize_with_store(uint64_t conn_id) {
 void Server::finish_auth(uint64_t conn_id, lg_status status, std::string reason) {
   auto it = connections_.find(conn_id);
   if (it == connections_.end() || destroyed_) return;
-  RtmpConnection &conn = *it->second;
+  Connection &conn = *it->second;
   if (conn.ended()) return;
   if (status != LG_OK) {
     conn.refuse(status, std::move(reason));
@@ -276,7 +464,7 @@ void Server::finish_auth(uint64_t conn_id, lg_status status, std::string reason)
   it->second->accept();
 }
 
-void Server::release_publish(RtmpConnection &conn) {
+void Server::release_publish(Connection &conn) {
   const auto &info = conn.info();
   auto it = live_.find(Key{info.entry_id, info.role, info.stream_name});
   if (it != live_.end() && it->second == conn.id()) live_.erase(it);
@@ -299,7 +487,7 @@ lg_status Server::authorize(uint64_t request_id, lg_status status, std::string r
   return rc;
 }
 
-RtmpConnection *Server::find_session(uint64_t session_id) {
+Connection *Server::find_session(uint64_t session_id) {
   for (auto &[id, conn] : connections_) {
     if (conn->publishing() && conn->info().session_id == session_id) return conn.get();
   }
@@ -309,7 +497,7 @@ RtmpConnection *Server::find_session(uint64_t session_id) {
 lg_status Server::disconnect(uint64_t session_id, std::string reason) {
   lg_status rc = LG_E_NOT_FOUND;
   loop_.call([&] {
-    if (RtmpConnection *conn = find_session(session_id)) {
+    if (Connection *conn = find_session(session_id)) {
       conn->end(LG_E_CLOSED, reason.empty() ? std::string("disconnected by the host") : reason);
       rc = LG_OK;
     }
@@ -320,7 +508,7 @@ lg_status Server::disconnect(uint64_t session_id, std::string reason) {
 lg_status Server::session_stats(uint64_t session_id, Stats &out) {
   lg_status rc = LG_E_NOT_FOUND;
   loop_.call([&] {
-    if (RtmpConnection *conn = find_session(session_id)) {
+    if (Connection *conn = find_session(session_id)) {
       out = conn->stats(uv_now(loop_.uv()));
       rc = LG_OK;
     }
@@ -334,14 +522,14 @@ lg_status Server::regenerate_token(const std::string &entry_id, RevokePolicy pol
   if (rc != LG_OK || policy != RevokePolicy::Disconnect) return rc;
   const std::string token = out.token;
   loop_.call([&] {
-    std::vector<RtmpConnection *> revoked;
+    std::vector<Connection *> revoked;
     for (auto &[id, conn] : connections_) {
       if (conn->publishing() && conn->info().entry_id == entry_id &&
           !auth::tokens_equal(conn->token(), token)) {
         revoked.push_back(conn.get());
       }
     }
-    for (RtmpConnection *conn : revoked) {
+    for (Connection *conn : revoked) {
       conn->end(LG_E_AUTH, "the entry's token was regenerated");
     }
   });
@@ -350,7 +538,7 @@ lg_status Server::regenerate_token(const std::string &entry_id, RevokePolicy pol
 
 void Server::sweep() {
   const uint64_t now = uv_now(loop_.uv());
-  std::vector<std::pair<RtmpConnection *, std::pair<lg_status, std::string>>> doomed;
+  std::vector<std::pair<Connection *, std::pair<lg_status, std::string>>> doomed;
   for (auto &[id, conn] : connections_) {
     if (conn->ended()) continue;
     if (!conn->publishing() && now - conn->created_ms() > config_.handshake_timeout_ms) {
@@ -400,7 +588,7 @@ void Server::revalidate() {
       [this, tokens] {
         revalidating_ = false;
         if (destroyed_) return;
-        std::vector<RtmpConnection *> revoked;
+        std::vector<Connection *> revoked;
         for (auto &[id, conn] : connections_) {
           if (!conn->publishing()) continue;
           auto it = tokens->find(conn->info().entry_id);
@@ -409,7 +597,7 @@ void Server::revalidate() {
             revoked.push_back(conn.get());
           }
         }
-        for (RtmpConnection *conn : revoked) {
+        for (Connection *conn : revoked) {
           conn->end(LG_E_AUTH, "the entry's token was regenerated or the entry deleted");
         }
       });

@@ -4,6 +4,7 @@
 
 #include <uv.h>
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <string>
@@ -17,6 +18,14 @@
 #include "ingest/events.h"
 #include "net/tcp.h"
 
+namespace lg::net {
+class TlsContext;
+}
+namespace lg::srt {
+class Listener;
+struct Admission;
+}  // namespace lg::srt
+
 namespace lg::ingest {
 
 enum class RevokePolicy { Keep, Disconnect };
@@ -25,6 +34,17 @@ struct ServerConfig {
   std::string data_dir = "./livegate-data";
   std::string rtmp_address = "0.0.0.0";
   int rtmp_port = 1935;
+  // RTMPS: a TLS listener; -1 disables it. Without a certificate and key a
+  // self-signed pair is made once and kept in data_dir/tls/.
+  std::string rtmps_address = "0.0.0.0";
+  int rtmps_port = -1;
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  // SRT: -1 disables it.
+  std::string srt_address = "0.0.0.0";
+  int srt_port = -1;
+  int srt_latency_ms = 120;
+  int srt_pbkeylen = 16;
   core::Logger logger;
   RevokePolicy revoke_policy = RevokePolicy::Keep;
   uint32_t revalidate_interval_ms = 2000;
@@ -37,7 +57,7 @@ struct ServerConfig {
   bool host_authorization = false;
 };
 
-class RtmpConnection;
+class Connection;
 
 class Server {
  public:
@@ -59,6 +79,8 @@ class Server {
   lg_status authorize(uint64_t request_id, lg_status status, std::string reason);
   lg_status disconnect(uint64_t session_id, std::string reason);
   lg_status session_stats(uint64_t session_id, Stats &out);
+  // SHA-256 fingerprint of the RTMPS certificate; empty without RTMPS.
+  const std::string &tls_fingerprint() const { return tls_fingerprint_; }
 
   // Used by connections (loop thread only).
   const ServerConfig &config() const { return config_; }
@@ -67,21 +89,26 @@ class Server {
   bool quiet() const { return destroyed_; }
   uv_loop_t *uv() { return loop_.uv(); }
   uint64_t next_session_id() { return ++last_session_id_; }
-  void request_publish(RtmpConnection &conn);
-  void release_publish(RtmpConnection &conn);
+  void request_publish(Connection &conn);
+  void release_publish(Connection &conn);
   void retire(uint64_t conn_id);
 
  private:
   using Key = std::tuple<std::string, url::Role, std::string>;
 
   Server(ServerConfig config, Events *events);
-  void accept(std::unique_ptr<net::Stream> stream);
+  void accept(std::unique_ptr<net::Stream> stream, Protocol protocol);
+  lg_status start_rtmps(std::string &error);
+  lg_status start_srt(std::string &error);
+  srt::Admission admit_srt(const std::string &stream_id, const std::string &peer);
+  void srt_accepted(uint64_t srt_id, std::string stream_id, std::string peer);
+  Connection *srt_connection(uint64_t srt_id);
   void authorize_with_store(uint64_t conn_id);
   void finish_auth(uint64_t conn_id, lg_status status, std::string reason);
   void sweep();
   void revalidate();
   void shutdown();
-  RtmpConnection *find_session(uint64_t session_id);
+  Connection *find_session(uint64_t session_id);
 
   ServerConfig config_;
   Events *events_;
@@ -91,16 +118,25 @@ class Server {
   core::Loop loop_;
   std::unique_ptr<net::TcpListener> rtmp_listener_;
   int rtmp_port_ = -1;
+  std::shared_ptr<const net::TlsContext> tls_;
+  std::string tls_fingerprint_;
+  std::unique_ptr<net::TcpListener> rtmps_listener_;
+  int rtmps_port_ = -1;
+  std::unique_ptr<srt::Listener> srt_listener_;
+  int srt_port_ = -1;
+  std::map<uint64_t, uint64_t> srt_conns_;  // SRT caller id -> connection id
+  // connections_.size(), readable from libsrt's thread.
+  std::atomic<size_t> connection_count_{0};
   uv_timer_t *sweep_timer_ = nullptr;
   uv_timer_t *revalidate_timer_ = nullptr;
   bool revalidating_ = false;
   uint64_t last_conn_id_ = 0;
   uint64_t last_session_id_ = 0;
   uint64_t last_request_id_ = 0;
-  std::map<uint64_t, std::unique_ptr<RtmpConnection>> connections_;
+  std::map<uint64_t, std::unique_ptr<Connection>> connections_;
   std::map<Key, uint64_t> live_;                // publish key -> connection id
   std::map<uint64_t, uint64_t> auth_requests_;  // host request id -> connection id
-  std::vector<std::unique_ptr<RtmpConnection>> graveyard_;
+  std::vector<std::unique_ptr<Connection>> graveyard_;
   bool destroyed_ = false;
   bool started_ = false;
 };

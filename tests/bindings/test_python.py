@@ -53,6 +53,30 @@ class BindingTest(unittest.TestCase):
                     self.assertEqual(parsed["role"], "backup" if role else "primary")
                     self.assertEqual(parsed["host"], host)
 
+    def test_srt_urls_and_passphrase(self):
+        e = self.store.create_entry()
+        self.assertIsNone(e["srtPassphrase"])
+        ep = livegate.build_url("publish.example.com", e["entryId"], e["token"],
+                                role=livegate.BACKUP, scheme=livegate.SRT)
+        self.assertEqual(ep["url"], f"srt://{e['entryId']}.b.publish.example.com:9000")
+        self.assertEqual(ep["streamName"],
+                         f"#!::r={e['entryId']}.b/1,m=publish,livegate_token={e['token']}")
+        for parsed in (livegate.parse_url(ep["url"], ep["streamName"]),
+                       livegate.parse_url(ep["ffmpeg"]),
+                       livegate.parse_url(ep["url"] + "?streamid=" + ep["streamName"])):
+            self.assertEqual(parsed["scheme"], "srt")
+            self.assertEqual(parsed["entryId"], e["entryId"])
+            self.assertEqual(parsed["role"], "backup")
+            self.assertEqual(parsed["token"], e["token"])
+        updated = self.store.set_srt_passphrase(e["entryId"], "0123456789abc")
+        self.assertEqual(updated["srtPassphrase"], "0123456789abc")
+        self.assertEqual(self.store.get_entry(e["entryId"])["srtPassphrase"], "0123456789abc")
+        with self.assertRaises(livegate.Error) as ctx:
+            self.store.set_srt_passphrase(e["entryId"], "short")
+        self.assertEqual(ctx.exception.status, -1)  # LG_E_INVALID_ARG
+        self.assertIn("10 to 79", str(ctx.exception))
+        self.assertIsNone(self.store.set_srt_passphrase(e["entryId"], None)["srtPassphrase"])
+
     def test_malformed_url_gives_a_precise_error(self):
         with self.assertRaises(livegate.Error) as ctx:
             livegate.parse_url("http://example.com/x")

@@ -228,6 +228,46 @@ std::string TestServer::ffmpeg_url(const lg_entry &e, lg_role role, const char *
   return take(ff);
 }
 
+int TestServer::port_of(lg_protocol protocol) {
+  int port = -1;
+  if (lg_server_get_port(server_, protocol, &port) != LG_OK) {
+    throw std::runtime_error(std::string("no listener for ") + lg_protocol_name(protocol));
+  }
+  return port;
+}
+
+std::string TestServer::url_for(lg_scheme scheme, const lg_entry &e, lg_role role,
+                                const char *stream, const char *token) {
+  const lg_protocol protocol = scheme == LG_SCHEME_SRT     ? LG_PROTOCOL_SRT
+                               : scheme == LG_SCHEME_RTMPS ? LG_PROTOCOL_RTMPS
+                                                           : LG_PROTOCOL_RTMP;
+  lg_url_options o;
+  lg_url_options_init(&o);
+  o.host = "127.0.0.1";
+  o.port = static_cast<uint16_t>(port_of(protocol));
+  o.scheme = scheme;
+  char *ff = nullptr;
+  if (lg_url_build(nullptr, nullptr, &ff, &o, e.id, role, token ? token : e.token, stream) !=
+      LG_OK) {
+    throw std::runtime_error("lg_url_build failed");
+  }
+  return take(ff);
+}
+
+std::string TestServer::srt_stream_id(const lg_entry &e, lg_role role, const char *stream,
+                                      const char *token) {
+  lg_url_options o;
+  lg_url_options_init(&o);
+  o.host = "127.0.0.1";
+  o.scheme = LG_SCHEME_SRT;
+  char *sid = nullptr;
+  if (lg_url_build(nullptr, &sid, nullptr, &o, e.id, role, token ? token : e.token, stream) !=
+      LG_OK) {
+    throw std::runtime_error("lg_url_build failed");
+  }
+  return take(sid);
+}
+
 std::pair<std::string, std::string> TestServer::obs_url(const lg_entry &e, lg_role role,
                                                         const char *stream) {
   lg_url_options o;

@@ -116,6 +116,15 @@ class TestServer {
   // The single-URL form ffmpeg publishes to, for this server's port.
   std::string ffmpeg_url(const lg_entry &e, lg_role role = LG_ROLE_PRIMARY,
                          const char *stream = "1", const char *token = nullptr);
+  // The single-URL form of any scheme (RTMPS, SRT: ?streamid= percent-encoded)
+  // for this server's listener of that scheme.
+  std::string url_for(lg_scheme scheme, const lg_entry &e, lg_role role = LG_ROLE_PRIMARY,
+                      const char *stream = "1", const char *token = nullptr);
+  // The SRT stream id of an entry.
+  std::string srt_stream_id(const lg_entry &e, lg_role role = LG_ROLE_PRIMARY,
+                            const char *stream = "1", const char *token = nullptr);
+  int port_of(lg_protocol protocol);
+  std::string data_dir() const { return dir_.file("data"); }
   // The Server + Stream Key form an OBS-like encoder uses.
   std::pair<std::string, std::string> obs_url(const lg_entry &e, lg_role role = LG_ROLE_PRIMARY,
                                               const char *stream = "1");

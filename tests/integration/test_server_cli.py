@@ -27,6 +27,8 @@ ENTRY_ID_RE = re.compile(r"^1_[a-z0-9]{8}$")
 TOKEN_RE = re.compile(r"^[a-z2-7]{26}$")
 ENTRY_KEYS = {"entryId", "name", "token", "streamName", "primary", "backup"}
 ENDPOINT_KEYS = {"url", "streamName", "ffmpeg"}
+SRT_ENDPOINT_KEYS = {"url", "streamId", "ffmpeg", "obs", "encrypted"}
+SRT_PASSPHRASE = "correct-horse-battery"
 
 CLI_TIMEOUT = 30  # one entry subcommand
 EVENT_TIMEOUT = 30  # one awaited server event
@@ -194,6 +196,7 @@ class LiveGateTestCase(unittest.TestCase):
         log_path = os.path.join(self.tmp, f"server-{len(self._children)}.log")
         server = ServerProcess(
             ["--data-dir", data_dir or self.data_dir, "--rtmp-port", "0",
+             "--rtmps-port", "0", "--srt-port", "0",
              "--public-host", "127.0.0.1", *args], log_path)
         self._children.append(server)
         self.addCleanup(self._check_output, server)
@@ -209,7 +212,7 @@ class LiveGateTestCase(unittest.TestCase):
         entry = server.wait_event("entry")
         return server, listening["rtmp"], entry
 
-    def assert_entry(self, entry, host="localhost", port=1935):
+    def assert_entry(self, entry, host="localhost", port=1935, rtmps_port=1936, srt_port=9000):
         self.assertTrue(ENTRY_KEYS.issubset(entry), f"missing keys in {entry}")
         self.assertRegex(entry["entryId"], ENTRY_ID_RE)
         self.assertRegex(entry["token"], TOKEN_RE)
@@ -225,6 +228,20 @@ class LiveGateTestCase(unittest.TestCase):
                 self.assertIn(entry["entryId"], url)
                 self.assertIn(entry["token"], url)
                 urls.add(url)
+            rtmps = entry[role]["rtmps"]
+            self.assertEqual(set(rtmps), ENDPOINT_KEYS)
+            self.assertEqual(rtmps["url"], rtmp["url"].replace(f"rtmp://{host}:{port}/",
+                                                               f"rtmps://{host}:{rtmps_port}/"))
+            srt = entry[role]["srt"]
+            self.assertEqual(set(srt), SRT_ENDPOINT_KEYS)
+            self.assertEqual(srt["url"], f"srt://{host}:{srt_port}")
+            letter = role[0]
+            self.assertEqual(srt["streamId"],
+                             f"#!::r={entry['entryId']}.{letter}/1,m=publish,"
+                             f"livegate_token={entry['token']}")
+            self.assertEqual(srt["obs"], f"{srt['url']}?streamid={srt['streamId']}")
+            self.assertTrue(srt["ffmpeg"].startswith(f"{srt['url']}?streamid=%23%21%3A%3Ar%3D"))
+            self.assertEqual(srt["encrypted"], entry["srtPassphrase"] is not None)
         self.assertEqual(len(urls), 4, "primary and backup URLs must all differ")
 
     # --- publishing with the ffmpeg CLI -------------------------------------
@@ -235,6 +252,13 @@ class LiveGateTestCase(unittest.TestCase):
             [FFMPEG, "-nostdin", "-hide_banner", "-loglevel", "error", "-re",
              "-i", source or MEDIA["src"], "-c", "copy", "-f", "flv", url],
             stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout)
+
+    def publish_srt(self, url, extra=""):
+        """Publishes a file over SRT as MPEG-TS; lingers so no frame is lost."""
+        return subprocess.run(
+            [FFMPEG, "-nostdin", "-hide_banner", "-loglevel", "error",
+             "-i", MEDIA["src"], "-c", "copy", "-f", "mpegts", url + "&linger=5" + extra],
+            stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=PUBLISH_TIMEOUT)
 
     def publish_forever(self, url):
         """Starts a publish that loops its source until killed."""
@@ -254,6 +278,46 @@ class EntryCommandTest(LiveGateTestCase):
         self.assert_entry(entry)
         self.assertEqual(entry["name"], "")
         self.assertTrue(os.path.isfile(os.path.join(self.data_dir, "livegate.db")))
+
+    def test_srt_passphrase_set_read_from_stdin_and_cleared(self):
+        entry = self.cli_json("create")
+        self.assertIsNone(entry["srtPassphrase"])
+        updated = self.cli_json("set-srt-passphrase", entry["entryId"], SRT_PASSPHRASE)
+        self.assertEqual(updated["srtPassphrase"], SRT_PASSPHRASE)
+        self.assert_entry(updated)
+        for role in ("primary", "backup"):
+            self.assertTrue(updated[role]["srt"]["encrypted"])
+        self.assertEqual(self.cli_json("show", entry["entryId"])["srtPassphrase"], SRT_PASSPHRASE)
+        # "-" reads it from stdin, out of the process list.
+        argv = [SERVER_BIN, "entry", "set-srt-passphrase", entry["entryId"], "-", "--json",
+                "--data-dir", self.data_dir]
+        result = subprocess.run(argv, input="from-stdin-0123\n", capture_output=True, text=True,
+                                timeout=CLI_TIMEOUT)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(json.loads(result.stdout)["srtPassphrase"], "from-stdin-0123")
+        cleared = self.cli_json("set-srt-passphrase", entry["entryId"], "--clear")
+        self.assertIsNone(cleared["srtPassphrase"])
+        self.assertFalse(cleared["primary"]["srt"]["encrypted"])
+
+    def test_srt_passphrase_of_a_wrong_length_is_refused(self):
+        entry = self.cli_json("create")
+        for bad in ("123456789", "x" * 80, "has a space 123"):
+            result = self.cli("set-srt-passphrase", entry["entryId"], bad, expect=1)
+            self.assertIn("10 to 79", result.stderr)
+        self.assertIsNone(self.cli_json("show", entry["entryId"])["srtPassphrase"])
+        for ok in ("0123456789", "y" * 79):
+            self.assertEqual(self.cli_json("set-srt-passphrase", entry["entryId"], ok)
+                             ["srtPassphrase"], ok)
+        result = self.cli("set-srt-passphrase", entry["entryId"], expect=1)
+        self.assertIn("needs a passphrase", result.stderr)
+        result = self.cli("set-srt-passphrase", "1_zzzzzzzz", SRT_PASSPHRASE, expect=1)
+        self.assertIn("no such entry", result.stderr)
+
+    def test_protocols_can_be_left_out(self):
+        entry = self.cli_json("create", "--rtmps-port", "off", "--srt-port", "7001")
+        for role in ("primary", "backup"):
+            self.assertIsNone(entry[role]["rtmps"])
+            self.assertEqual(entry[role]["srt"]["url"], "srt://localhost:7001")
 
     def test_create_with_name_keeps_unusual_characters(self):
         name = 'Studio "A" \\ caf\u00e9 \u2014 \U0001F3A5 {"x": [1]}'
@@ -374,11 +438,28 @@ class ServerTest(LiveGateTestCase):
         listening = server.events[0]
         self.assertEqual(listening["event"], "listening")
         self.assertEqual(listening["dataDir"], os.path.abspath(self.data_dir))
+        for key in ("rtmps", "srt"):
+            self.assertIsInstance(listening[key], int)
+            self.assertGreater(listening[key], 0)
+        # A self-signed certificate was made in the data folder; its
+        # fingerprint is the one openssl reads from it.
+        fingerprint = listening["tlsFingerprint"]
+        self.assertRegex(fingerprint, r"^([0-9A-F]{2}:){31}[0-9A-F]{2}$")
+        cert = os.path.join(self.data_dir, "tls", "cert.pem")
+        if shutil.which("openssl"):
+            out = subprocess.run(["openssl", "x509", "-in", cert, "-noout", "-fingerprint",
+                                  "-sha256"], capture_output=True, text=True,
+                                 timeout=CLI_TIMEOUT, check=True).stdout
+            self.assertIn(fingerprint, out)
+        self.assertEqual(os.stat(os.path.join(self.data_dir, "tls", "key.pem")).st_mode & 0o777,
+                         0o600)
+        self.assertIn(fingerprint, server.stderr_text())
         self.assertIsInstance(port, int)
         self.assertGreater(port, 0)
         with socket.create_connection(("127.0.0.1", port), timeout=5):
             pass
-        self.assert_entry(entry, host="127.0.0.1", port=port)
+        self.assert_entry(entry, host="127.0.0.1", port=port, rtmps_port=listening["rtmps"],
+                          srt_port=listening["srt"])
         # The entry is in the store, and a restart keeps it instead of adding one.
         self.assertEqual([e["entryId"] for e in self.cli_json("list")], [entry["entryId"]])
         self.assertEqual(server.stop(), 0)
@@ -389,10 +470,12 @@ class ServerTest(LiveGateTestCase):
 
     def test_existing_entry_is_printed(self):
         created = self.cli_json("create", "--name", "mine")
-        _, port, entry = self.start_server_ready()
+        server, port, entry = self.start_server_ready()
         self.assertEqual(entry["entryId"], created["entryId"])
         self.assertEqual(entry["name"], "mine")
-        self.assert_entry(entry, host="127.0.0.1", port=port)
+        listening = server.events[0]
+        self.assert_entry(entry, host="127.0.0.1", port=port, rtmps_port=listening["rtmps"],
+                          srt_port=listening["srt"])
 
     def test_sigterm_and_sigint_exit_0_promptly(self):
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -463,6 +546,48 @@ class PublishTest(LiveGateTestCase):
         self.assertGreater(stop["bytes"], os.path.getsize(MEDIA["src"]) // 2)
         self.assertGreaterEqual(stop["durationMs"], 2000)  # -re: about 3 s of media
         self.assertNotIn("publish_reject", [e["event"] for e in server.events])
+
+    def test_rtmps_publish_counts_every_frame(self):
+        server, _, entry = self.start_server_ready()
+        result = self.publish(entry["backup"]["rtmps"]["ffmpeg"])
+        self.assertEqual(result.returncode, 0, result.stderr)
+        start = server.wait_event("publish_start")
+        self.assertEqual(start["protocol"], "rtmps")
+        self.assertEqual(start["role"], "backup")
+        stop = server.wait_event("publish_stop")
+        self.assertEqual(stop["status"], "LG_OK")
+        self.assertEqual(stop["videoFrames"], MEDIA["video_frames"])
+        self.assertEqual(stop["audioFrames"], MEDIA["audio_frames"])
+
+    def test_srt_publish_with_passphrase_counts_every_frame(self):
+        server, _, entry = self.start_server_ready()
+        updated = self.cli_json("set-srt-passphrase", entry["entryId"], SRT_PASSPHRASE)
+        url = entry["primary"]["srt"]["ffmpeg"]  # with the port the server listens on
+        self.assertEqual(updated["entryId"], entry["entryId"])
+        result = self.publish_srt(url, f"&passphrase={SRT_PASSPHRASE}")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        start = server.wait_event("publish_start")
+        self.assertEqual(start["protocol"], "srt")
+        self.assertEqual(start["video"]["codec"], "h264")
+        self.assertEqual(start["audio"]["sampleRate"], 48000)
+        stop = server.wait_event("publish_stop")
+        self.assertEqual(stop["videoFrames"], MEDIA["video_frames"])
+        self.assertEqual(stop["audioFrames"], MEDIA["audio_frames"])
+
+    def test_srt_wrong_passphrase_and_token_are_refused(self):
+        server, _, entry = self.start_server_ready()
+        self.cli_json("set-srt-passphrase", entry["entryId"], SRT_PASSPHRASE)
+        url = entry["primary"]["srt"]["ffmpeg"]
+        result = self.publish_srt(url, "&passphrase=not-the-passphrase")
+        self.assertNotEqual(result.returncode, 0)
+        bad_token = url.replace(entry["token"], _other_token(entry["token"]))
+        result = self.publish_srt(bad_token, f"&passphrase={SRT_PASSPHRASE}")
+        self.assertNotEqual(result.returncode, 0)
+        reject = server.wait_event("publish_reject")
+        self.assertEqual(reject["protocol"], "srt")
+        self.assertEqual(reject["status"], "LG_E_AUTH")
+        self.assertEqual(reject["entryId"], entry["entryId"])
+        self.assertNotIn("publish_start", [e["event"] for e in server.events])
 
     def test_wrong_token_is_rejected(self):
         server, port, entry = self.start_server_ready()

@@ -108,6 +108,19 @@ TEST_CASE("SRT stream id: each malformed form is refused with its reason", "[url
   CHECK(refusal_of(many) == StreamIdRefusal::BadRequest);
 }
 
+TEST_CASE("SRT stream id: one that arrives still percent-encoded is decoded", "[url][srt]") {
+  // FFmpeg 5.1 sends streamid= from its URL without decoding it.
+  const PublishTarget t = must_parse_id(
+      "%23%21%3A%3Ar%3D1_abc123.b%2F1%2Cm%3Dpublish%2C"
+      "livegate_token%3D" +
+      kToken);
+  CHECK(t.entry_id == "1_abc123");
+  CHECK(t.role == Role::Backup);
+  CHECK(t.token == kToken);
+  CHECK(refusal_of("%23%21%3A%3Ar%3D1_abc123.b%2F1%0A") == StreamIdRefusal::BadRequest);
+  CHECK(refusal_of("%23%2") == StreamIdRefusal::BadRequest);
+}
+
 TEST_CASE("SRT stream id: a wrong token is never echoed in the reason", "[url][srt]") {
   std::string msg;
   refusal_of("#!::r=1_abc123.p/1,livegate_token=SECRET-but-bad!", &msg);

@@ -1,0 +1,434 @@
+// RTMPS and SRT: real encoders (ffmpeg, srt-live-transmit, a libsrt caller)
+// publish to an in-process server on 127.0.0.1.
+#include <srt/access_control.h>
+#include <srt/srt.h>
+
+#include <catch2/catch.hpp>
+#include <cstring>
+#include <fstream>
+#include <thread>
+
+#include "integration/support.h"
+
+using namespace lgtest;
+
+namespace {
+
+constexpr const char *kPassphrase = "correct-horse-battery";
+
+void enable_all(lg_server_options &o) {
+  o.rtmps_address = "127.0.0.1";
+  o.rtmps_port = 0;
+  o.srt_address = "127.0.0.1";
+  o.srt_port = 0;
+}
+
+std::vector<Events::FrameRec> frames_of(const Events &ev, uint64_t session, lg_track_type track) {
+  std::vector<Events::FrameRec> out;
+  for (const auto &f : ev.frames) {
+    if (f.session_id == session && f.track == track) out.push_back(f);
+  }
+  return out;
+}
+
+// Every frame of the source, in order, with rising timestamps and a
+// keyframe first, whatever the protocol.
+void check_complete(const Events &ev, uint64_t session, const Source &src) {
+  auto video = frames_of(ev, session, LG_TRACK_VIDEO);
+  auto audio = frames_of(ev, session, LG_TRACK_AUDIO);
+  CHECK(static_cast<int>(video.size()) == src.video_frames);
+  CHECK(static_cast<int>(audio.size()) == src.audio_frames);
+  REQUIRE(!video.empty());
+  CHECK(video.front().key);
+  for (size_t i = 1; i < video.size(); ++i) {
+    INFO("video frame " << i);
+    CHECK(video[i].dts_us > video[i - 1].dts_us);
+    CHECK(video[i].pts_us >= video[i].dts_us);
+  }
+  for (size_t i = 1; i < audio.size(); ++i) {
+    INFO("audio frame " << i);
+    CHECK(audio[i].dts_us > audio[i - 1].dts_us);
+  }
+  const int64_t span = video.back().dts_us - video.front().dts_us;
+  CHECK(std::llabs(span - int64_t(src.video_frames - 1) * 1000000 / 30) <= 1000);
+}
+
+// The test source remuxed to MPEG-TS, as an SRT encoder sends it.
+const std::string &ts_source() {
+  static const std::string path = [] {
+    static TempDir dir;
+    const std::string out = dir.file("src.ts");
+    std::string log;
+    if (run({"ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-i", test_source().path, "-c",
+             "copy", "-f", "mpegts", out},
+            60s, &log) != 0) {
+      throw std::runtime_error("cannot remux to MPEG-TS: " + log);
+    }
+    return out;
+  }();
+  return path;
+}
+
+std::vector<std::string> ffmpeg_srt(const std::string &url, const std::string &extra) {
+  return {"ffmpeg",           "-hide_banner", "-loglevel", "error", "-nostdin", "-i",
+          test_source().path, "-c",           "copy",      "-f",    "mpegts",   url + extra};
+}
+
+// A real libsrt caller: connects with a stream id and passphrase and returns
+// the reject reason (0 if the connection was accepted).
+int srt_connect(int port, const std::string &stream_id, const std::string &passphrase,
+                int pbkeylen = 16) {
+  srt_startup();
+  SRTSOCKET s = srt_create_socket();
+  int yes = 1;
+  srt_setsockflag(s, SRTO_SENDER, &yes, sizeof(yes));
+  srt_setsockflag(s, SRTO_STREAMID, stream_id.data(), static_cast<int>(stream_id.size()));
+  if (!passphrase.empty()) {
+    srt_setsockflag(s, SRTO_PASSPHRASE, passphrase.data(), static_cast<int>(passphrase.size()));
+    srt_setsockflag(s, SRTO_PBKEYLEN, &pbkeylen, sizeof(pbkeylen));
+  }
+  int timeout_ms = 5000;
+  srt_setsockflag(s, SRTO_CONNTIMEO, &timeout_ms, sizeof(timeout_ms));
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(static_cast<uint16_t>(port));
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  int reason = 0;
+  if (srt_connect(s, reinterpret_cast<sockaddr *>(&sa), sizeof(sa)) == SRT_ERROR) {
+    reason = srt_getrejectreason(s);
+    if (reason == 0) reason = -1;
+  }
+  srt_close(s);
+  srt_cleanup();
+  return reason;
+}
+
+void set_passphrase(TestServer &server, const lg_entry &e, const char *passphrase) {
+  REQUIRE(lg_store_set_srt_passphrase(lg_server_get_store(server.get()), nullptr, e.id,
+                                      passphrase) == LG_OK);
+}
+
+}  // namespace
+
+TEST_CASE("ffmpeg publishes over rtmps:// and every frame arrives", "[rtmps][ffmpeg]") {
+  const Source &src = test_source();
+  TestServer server(enable_all);
+  lg_entry e = server.create_entry();
+  const std::string url = server.url_for(LG_SCHEME_RTMPS, e);
+  CHECK(url.rfind("rtmps://127.0.0.1:", 0) == 0);
+  TempDir tmp;
+  Process ff({"ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-i", src.path, "-c",
+              "copy", "-f", "flv", url},
+             tmp.file("ff.log"));
+  auto rc = ff.wait(60s);
+  REQUIRE(rc.has_value());
+  INFO(ff.output() << server.log_text());
+  CHECK(*rc == 0);
+  REQUIRE(server.wait_for([](const Events &ev) { return !ev.stops.empty(); }));
+  Events ev = server.snapshot();
+  REQUIRE(ev.starts.size() == 1);
+  CHECK(ev.rejects.empty());
+  CHECK(ev.starts[0].entry_id == e.id);
+  CHECK(ev.starts[0].vcodec == LG_CODEC_H264);
+  check_complete(ev, ev.starts[0].session_id, src);
+  CHECK(ev.stops[0].status == LG_OK);
+  CHECK(server.log_text().find("rtmps 127.0.0.1") != std::string::npos);
+}
+
+TEST_CASE("a plain RTMP client on the RTMPS port is refused cleanly", "[rtmps][ffmpeg]") {
+  TestServer server(enable_all);
+  lg_entry e = server.create_entry();
+  // The RTMP URL, pointed at the TLS port.
+  std::string url = server.ffmpeg_url(e);
+  const std::string rtmp_port = ":" + std::to_string(server.port());
+  url.replace(url.find(rtmp_port), rtmp_port.size(),
+              ":" + std::to_string(server.port_of(LG_PROTOCOL_RTMPS)));
+  TempDir tmp;
+  Process ff({"ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-i", test_source().path,
+              "-c", "copy", "-f", "flv", url},
+             tmp.file("ff.log"));
+  auto rc = ff.wait(60s);
+  REQUIRE(rc.has_value());
+  CHECK(*rc != 0);
+  REQUIRE(server.wait_for([](const Events &ev) { return !ev.rejects.empty(); }, 20s));
+  Events ev = server.snapshot();
+  CHECK(ev.starts.empty());
+  CHECK(ev.rejects[0].status == LG_E_TLS);
+  INFO(ev.rejects[0].reason);
+  CHECK(ev.rejects[0].reason.find("TLS") != std::string::npos);
+  // The listener is unharmed: a real RTMPS publish still works.
+  Process ok({"ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-i", test_source().path,
+              "-c", "copy", "-f", "flv", server.url_for(LG_SCHEME_RTMPS, e)},
+             tmp.file("ok.log"));
+  REQUIRE(ok.wait(60s) == std::optional<int>(0));
+  REQUIRE(server.wait_for([](const Events &ev2) { return !ev2.stops.empty(); }));
+}
+
+TEST_CASE("the RTMPS certificate is self-signed once and its fingerprint reported",
+          "[rtmps][tls]") {
+  std::string first;
+  TempDir data;
+  const std::string dir = data.file("d");
+  auto same_dir = [&](lg_server_options &o) {
+    enable_all(o);
+    o.data_dir = dir.c_str();
+  };
+  {
+    TestServer server(same_dir);
+    char fp[128];
+    REQUIRE(lg_server_get_tls_fingerprint(server.get(), fp, sizeof(fp)) == LG_OK);
+    first = fp;
+    char small[16];
+    CHECK(lg_server_get_tls_fingerprint(server.get(), small, sizeof(small)) ==
+          LG_E_BUFFER_TOO_SMALL);
+  }
+  CHECK(first.size() == 95);
+  if (have_program("openssl")) {
+    std::string out;
+    REQUIRE(
+        run({"openssl", "x509", "-in", dir + "/tls/cert.pem", "-noout", "-fingerprint", "-sha256"},
+            20s, &out) == 0);
+    CHECK(out.find(first) != std::string::npos);
+  }
+  TestServer again(same_dir);
+  char fp[128];
+  REQUIRE(lg_server_get_tls_fingerprint(again.get(), fp, sizeof(fp)) == LG_OK);
+  CHECK(first == fp);
+  TestServer without;  // no RTMPS listener
+  CHECK(lg_server_get_tls_fingerprint(without.get(), fp, sizeof(fp)) == LG_E_NOT_FOUND);
+}
+
+TEST_CASE("ffmpeg publishes over SRT with a passphrase and every frame arrives", "[srt][ffmpeg]") {
+  const Source &src = test_source();
+  TestServer server(enable_all);
+  lg_entry e = server.create_entry();
+  set_passphrase(server, e, kPassphrase);
+  const std::string url = server.url_for(LG_SCHEME_SRT, e);
+  CHECK(url.find("?streamid=%23%21%3A%3Ar%3D") != std::string::npos);
+  TempDir tmp;
+  Process ff(ffmpeg_srt(url, std::string("&passphrase=") + kPassphrase + "&pbkeylen=16&linger=5"),
+             tmp.file("ff.log"));
+  auto rc = ff.wait(60s);
+  REQUIRE(rc.has_value());
+  INFO(ff.output() << server.log_text());
+  CHECK(*rc == 0);
+  REQUIRE(server.wait_for([](const Events &ev) { return !ev.stops.empty(); }, 40s));
+  Events ev = server.snapshot();
+  REQUIRE(ev.starts.size() == 1);
+  CHECK(ev.rejects.empty());
+  const auto &start = ev.starts[0];
+  CHECK(start.entry_id == e.id);
+  CHECK(start.role == LG_ROLE_PRIMARY);
+  CHECK(start.stream_name == "1");
+  CHECK(start.vcodec == LG_CODEC_H264);
+  CHECK(start.width == 320);
+  CHECK(start.height == 240);
+  CHECK(start.video_codec.rfind("avc1.", 0) == 0);
+  CHECK(start.acodec == LG_CODEC_AAC);
+  CHECK(start.sample_rate == 48000);
+  CHECK(start.audio_codec == "mp4a.40.2");
+  check_complete(ev, start.session_id, src);
+  const auto &stop = ev.stops[0];
+  CHECK(stop.stats.srt_valid == 1);
+  CHECK(stop.stats.video_frames == static_cast<uint64_t>(src.video_frames));
+  CHECK(stop.stats.srt_latency_ms >= 120);
+  CHECK(stop.stats.ts_continuity_errors == 0);
+}
+
+TEST_CASE("srt-live-transmit publishes the backup over SRT and every frame arrives",
+          "[srt][srt-live-transmit]") {
+  if (!have_program("srt-live-transmit")) {
+    WARN("srt-live-transmit not installed: test not exercised");
+    return;
+  }
+  const Source &src = test_source();
+  TestServer server(enable_all);
+  lg_entry e = server.create_entry();
+  set_passphrase(server, e, kPassphrase);
+  const std::string url = server.url_for(LG_SCHEME_SRT, e, LG_ROLE_BACKUP, "720p") +
+                          "&passphrase=" + kPassphrase + "&pbkeylen=16&linger=5";
+  TempDir tmp;
+  // As an encoder feeds it: MPEG-TS at the media's own pace on stdin
+  // (file://con, polled, so a pipe), 7 TS packets per SRT packet. Live
+  // mode is for paced input: a burst of seconds of media overruns the
+  // sender's latency window. srt-live-transmit holds back the last
+  // partial packet of its input (an srt-live-transmit listener receives
+  // the same bytes as we do), so null packets, which carry no media, follow
+  // the stream to push all of it out. It does not exit at the end of its
+  // input: -t:12 ends it.
+  const std::string nulls = tmp.file("nulls.ts");
+  {
+    std::ofstream out(nulls, std::ios::binary);
+    for (int i = 0; i < 14; ++i) {
+      const char head[4] = {0x47, 0x1f, static_cast<char>(0xff), 0x10};
+      out.write(head, 4);
+      out << std::string(184, static_cast<char>(0xff));
+    }
+  }
+  Process slt({"sh", "-c",
+               "{ ffmpeg -hide_banner -loglevel error -nostdin -re -i " + ts_source() +
+                   " -c copy -f mpegts -; cat " + nulls +
+                   "; } | srt-live-transmit -q -chunk:1316 -a:no -t:12 file://con '" + url + "'"},
+              tmp.file("slt.log"));
+  auto rc = slt.wait(60s);
+  REQUIRE(rc.has_value());
+  INFO(slt.output() << server.log_text());
+  REQUIRE(server.wait_for([](const Events &ev) { return !ev.stops.empty(); }, 40s));
+  Events ev = server.snapshot();
+  REQUIRE(ev.starts.size() == 1);
+  CHECK(ev.starts[0].role == LG_ROLE_BACKUP);
+  CHECK(ev.starts[0].stream_name == "720p");
+  check_complete(ev, ev.starts[0].session_id, src);
+}
+
+TEST_CASE("SRT callers are refused during the handshake with the right reason", "[srt][auth]") {
+  TestServer server(enable_all);
+  lg_entry e = server.create_entry();
+  lg_entry open = server.create_entry("unencrypted");
+  set_passphrase(server, e, kPassphrase);
+  const int port = server.port_of(LG_PROTOCOL_SRT);
+  const std::string good = server.srt_stream_id(e);
+  bool accepted = false;
+
+  SECTION("the right passphrase is accepted, and no passphrase where the entry has none") {
+    CHECK(srt_connect(port, good, kPassphrase) == 0);
+    CHECK(srt_connect(port, server.srt_stream_id(open), "") == 0);
+    accepted = true;
+    // Both publishes were accepted, and ended when the caller closed.
+    CHECK(server.wait_for([](const Events &ev) { return ev.stops.size() == 2; }, 10s));
+    CHECK(server.snapshot().rejects.empty());
+  }
+  SECTION("a wrong passphrase fails the handshake") {
+    CHECK(srt_connect(port, good, "wrong-passphrase-123") == SRT_REJ_BADSECRET);
+  }
+  SECTION("a missing passphrase fails the handshake") {
+    CHECK(srt_connect(port, good, "") == SRT_REJ_UNSECURE);
+  }
+  SECTION("a wrong token is unauthorized and the host is told") {
+    std::string wrong_token = e.token;
+    wrong_token[0] = wrong_token[0] == 'a' ? 'b' : 'a';
+    CHECK(srt_connect(port, server.srt_stream_id(e, LG_ROLE_PRIMARY, "1", wrong_token.c_str()),
+                      kPassphrase) == SRT_REJX_UNAUTHORIZED);
+    REQUIRE(server.wait_for([](const Events &ev) { return !ev.rejects.empty(); }, 10s));
+    Events ev = server.snapshot();
+    CHECK(ev.rejects[0].status == LG_E_AUTH);
+    CHECK(ev.rejects[0].entry_id == e.id);
+    CHECK(ev.rejects[0].reason.find("wrong or revoked token") != std::string::npos);
+    CHECK(ev.rejects[0].reason.find(wrong_token) == std::string::npos);
+  }
+  SECTION("a regenerated-away token is refused at once") {
+    lg_entry fresh{};
+    fresh.struct_size = sizeof(fresh);
+    REQUIRE(lg_server_regenerate_token(server.get(), e.id, LG_REVOKE_KEEP, &fresh) == LG_OK);
+    CHECK(srt_connect(port, good, kPassphrase) == SRT_REJX_UNAUTHORIZED);
+    CHECK(srt_connect(port, server.srt_stream_id(fresh), kPassphrase) == 0);
+    accepted = true;
+  }
+  SECTION("a missing token is unauthorized") {
+    const std::string no_token = "#!::r=" + std::string(e.id) + ".p/1,m=publish";
+    CHECK(srt_connect(port, no_token, kPassphrase) == SRT_REJX_UNAUTHORIZED);
+  }
+  SECTION("a malformed stream id is a bad request and the host is told") {
+    CHECK(srt_connect(port, "live/stream", "") == SRT_REJX_BAD_REQUEST);
+    REQUIRE(server.wait_for([](const Events &ev) { return !ev.rejects.empty(); }, 10s));
+    Events ev = server.snapshot();
+    CHECK(ev.rejects[0].status == LG_E_URL);
+    CHECK(ev.rejects[0].reason.find("stream id") != std::string::npos);
+  }
+  SECTION("no stream id at all is a bad request") {
+    CHECK(srt_connect(port, "", "") == SRT_REJX_BAD_REQUEST);
+  }
+  SECTION("a request to play is a bad mode") {
+    std::string play = good;
+    play.replace(play.find("m=publish"), 9, "m=request");
+    CHECK(srt_connect(port, play, kPassphrase) == SRT_REJX_BAD_MODE);
+  }
+  SECTION("an unknown entry is not found") {
+    CHECK(srt_connect(port, "#!::r=1_zzzzzzzz.p/1,m=publish,livegate_token=" + std::string(e.token),
+                      "") == SRT_REJX_NOTFOUND);
+  }
+  if (!accepted) CHECK(server.snapshot().starts.empty());
+}
+
+TEST_CASE("ffmpeg sees an SRT refusal for a wrong passphrase or token", "[srt][ffmpeg][auth]") {
+  TestServer server(enable_all);
+  lg_entry e = server.create_entry();
+  set_passphrase(server, e, kPassphrase);
+  TempDir tmp;
+  Process wrong_pass(ffmpeg_srt(server.url_for(LG_SCHEME_SRT, e),
+                                "&passphrase=not-the-passphrase&connect_timeout=4000000"),
+                     tmp.file("p.log"));
+  auto rc = wrong_pass.wait(30s);
+  REQUIRE(rc.has_value());
+  CHECK(*rc != 0);
+  std::string wrong_token = e.token;
+  wrong_token[0] = wrong_token[0] == 'a' ? 'b' : 'a';
+  Process wrong_tok(
+      ffmpeg_srt(server.url_for(LG_SCHEME_SRT, e, LG_ROLE_PRIMARY, "1", wrong_token.c_str()),
+                 std::string("&passphrase=") + kPassphrase),
+      tmp.file("t.log"));
+  rc = wrong_tok.wait(30s);
+  REQUIRE(rc.has_value());
+  CHECK(*rc != 0);
+  // libsrt in ffmpeg reports the listener's rejection.
+  std::string said = wrong_tok.output();
+  for (char &c : said) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  INFO(said);
+  CHECK(said.find("reject") != std::string::npos);
+  CHECK(server.snapshot().starts.empty());
+}
+
+TEST_CASE("SRT statistics are part of a live session's stats", "[srt][stats]") {
+  TestServer server(enable_all);
+  lg_entry e = server.create_entry();
+  TempDir tmp;
+  Process ff(
+      {"ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-re", "-stream_loop", "-1",
+       "-i", test_source().path, "-c", "copy", "-f", "mpegts", server.url_for(LG_SCHEME_SRT, e)},
+      tmp.file("ff.log"));
+  REQUIRE(server.wait_for(
+      [](const Events &ev) {
+        return !ev.starts.empty() && ev.frames.size() > 150;  // a few seconds in
+      },
+      30s));
+  const uint64_t session = server.snapshot().starts[0].session_id;
+  lg_session_stats stats{};
+  stats.struct_size = sizeof(stats);
+  REQUIRE(lg_server_get_session_stats(server.get(), session, &stats) == LG_OK);
+  CHECK(stats.srt_valid == 1);
+  CHECK(stats.srt_packets_received > 50);
+  CHECK(stats.srt_rtt_ms >= 0);
+  CHECK(stats.srt_receive_rate_mbps > 0);
+  CHECK(stats.srt_latency_ms >= 120);
+  CHECK(stats.srt_packets_lost == 0);
+  CHECK(stats.bytes_in > 50000);
+  // A caller built against the older, shorter struct still gets what it has.
+  lg_session_stats old{};
+  old.struct_size = offsetof(lg_session_stats, srt_valid);
+  old.srt_valid = 7;
+  REQUIRE(lg_server_get_session_stats(server.get(), session, &old) == LG_OK);
+  CHECK(old.srt_valid == 7);
+  CHECK(old.video_frames > 0);
+  REQUIRE(lg_server_disconnect(server.get(), session, "enough") == LG_OK);
+  REQUIRE(server.wait_for([](const Events &ev) { return !ev.stops.empty(); }, 10s));
+  CHECK(server.snapshot().stops[0].reason == "enough");
+}
+
+TEST_CASE("AES-256 is selectable for SRT callers", "[srt][auth]") {
+  TestServer server([](lg_server_options &o) {
+    enable_all(o);
+    o.srt_pbkeylen = 32;
+  });
+  lg_entry e = server.create_entry();
+  set_passphrase(server, e, kPassphrase);
+  const int port = server.port_of(LG_PROTOCOL_SRT);
+  CHECK(srt_connect(port, server.srt_stream_id(e), kPassphrase, 32) == 0);
+  CHECK(srt_connect(port, server.srt_stream_id(e), "wrong-passphrase-123", 32) ==
+        SRT_REJ_BADSECRET);
+  lg_server_options bad;
+  lg_server_options_init(&bad);
+  bad.srt_pbkeylen = 20;
+  lg_server *s = nullptr;
+  CHECK(lg_server_create(&s, &bad, nullptr) == LG_E_INVALID_ARG);
+  CHECK(s == nullptr);
+}
