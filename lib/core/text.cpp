@@ -19,4 +19,33 @@ std::string quoted(std::string_view s) {
   return out + "'";
 }
 
+namespace {
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+}  // namespace
+
+const char *percent_decode(std::string_view in, std::string &out) {
+  out.clear();
+  out.reserve(in.size());
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (in[i] != '%') {
+      out.push_back(in[i]);
+      continue;
+    }
+    const int hi = i + 2 < in.size() ? hex_value(in[i + 1]) : -1;
+    const int lo = i + 2 < in.size() ? hex_value(in[i + 2]) : -1;
+    if (hi < 0 || lo < 0) return "a '%' not followed by two hex digits";
+    if (hi == 0 && lo == 0) return "a NUL byte (%00)";
+    out.push_back(static_cast<char>(hi * 16 + lo));
+    i += 2;
+  }
+  return nullptr;
+}
+
 }  // namespace lg::core

@@ -10,4 +10,10 @@ namespace lg::core {
 // attacker's bytes can be named in a log or a refusal without harm.
 std::string quoted(std::string_view s);
 
+// Decodes %XX escapes. librtmp percent-decodes what it sends, FFmpeg sends
+// bytes as typed, and a person may paste either: decoding everywhere gives
+// one answer for all of them. Returns null on success, else what is wrong;
+// a NUL byte (%00) is never legitimate.
+const char *percent_decode(std::string_view in, std::string &out);
+
 }  // namespace lg::core

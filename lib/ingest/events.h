@@ -7,6 +7,7 @@
 
 #include "livegate/common.h"
 #include "media/frame.h"
+#include "srt/stats.h"
 #include "url/endpoint.h"
 
 namespace lg::ingest {
@@ -41,13 +42,7 @@ struct RejectInfo {
 // What an SRT session's transport and its MPEG-TS payload report.
 struct SrtStats {
   bool valid = false;  // false for RTMP sessions
-  double rtt_ms = 0;
-  uint64_t packets_received = 0;
-  uint64_t packets_lost = 0;
-  uint64_t packets_retransmitted = 0;
-  uint64_t packets_dropped = 0;  // too late to play
-  double receive_rate_mbps = 0;
-  int latency_ms = 0;
+  srt::TransportStats transport;
   uint64_t ts_continuity_errors = 0;
   uint64_t ts_dropped_pes = 0;
 };

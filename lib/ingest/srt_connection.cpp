@@ -100,16 +100,7 @@ void SrtConnection::add_transport_stats(Stats &stats) const {
   stats.srt.valid = true;
   srt::TransportStats fresh;
   if (listener_ && listener_->stats(srt_id_, fresh)) transport_ = fresh;
-  const srt::TransportStats &t = transport_;
-  {
-    stats.srt.rtt_ms = t.rtt_ms;
-    stats.srt.packets_received = t.packets_received;
-    stats.srt.packets_lost = t.packets_lost;
-    stats.srt.packets_retransmitted = t.packets_retransmitted;
-    stats.srt.packets_dropped = t.packets_dropped;
-    stats.srt.receive_rate_mbps = t.receive_rate_mbps;
-    stats.srt.latency_ms = t.latency_ms;
-  }
+  stats.srt.transport = transport_;
   stats.srt.ts_continuity_errors = demuxer_.counters().cc_errors;
   stats.srt.ts_dropped_pes = demuxer_.counters().dropped_pes;
 }

@@ -17,6 +17,7 @@
 
 #include "core/loop.h"
 #include "livegate/common.h"
+#include "srt/stats.h"
 
 namespace lg::srt {
 
@@ -26,18 +27,6 @@ struct Admission {
   int reject_code = 0;     // an SRT_REJX_* code when refusing
   std::string reason;      // for the host and the log; the caller sees only the code
   std::string passphrase;  // empty: unencrypted
-};
-
-struct TransportStats {
-  bool valid = false;  // libsrt answered
-  double rtt_ms = 0;
-  uint64_t packets_received = 0;
-  uint64_t packets_lost = 0;
-  uint64_t packets_retransmitted = 0;
-  uint64_t packets_dropped = 0;  // too late to play
-  uint64_t packets_undecrypted = 0;
-  double receive_rate_mbps = 0;
-  int latency_ms = 0;
 };
 
 struct ListenerConfig {

@@ -14,6 +14,7 @@ namespace lg::url {
 
 namespace {
 
+using core::percent_decode;
 using core::quoted;
 
 constexpr size_t kMaxAppLength = 64;
@@ -63,35 +64,6 @@ std::string_view strip_brackets(std::string_view host) {
     return host.substr(1, host.size() - 2);
   }
   return host;
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// librtmp percent-decodes what it sends and a person may paste an encoded
-// URL; FFmpeg and rtmp2 send bytes as typed. Decoding everywhere gives one
-// answer for all of them. Returns null on success, else what is wrong; a NUL
-// byte is never legitimate.
-const char *percent_decode(std::string_view in, std::string &out) {
-  out.clear();
-  out.reserve(in.size());
-  for (size_t i = 0; i < in.size(); ++i) {
-    if (in[i] != '%') {
-      out.push_back(in[i]);
-      continue;
-    }
-    const int hi = i + 2 < in.size() ? hex_value(in[i + 1]) : -1;
-    const int lo = i + 2 < in.size() ? hex_value(in[i + 2]) : -1;
-    if (hi < 0 || lo < 0) return "a '%' not followed by two hex digits";
-    if (hi == 0 && lo == 0) return "a NUL byte (%00)";
-    out.push_back(static_cast<char>(hi * 16 + lo));
-    i += 2;
-  }
-  return nullptr;
 }
 
 // Everything but RFC 3986's unreserved characters, so a stream id survives

@@ -20,30 +20,6 @@ bool fail(StreamIdRefusal why, std::string message, StreamIdRefusal &refusal, st
   return false;
 }
 
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-bool percent_decode_stream_id(std::string_view in, std::string &out) {
-  out.clear();
-  for (size_t i = 0; i < in.size(); ++i) {
-    if (in[i] != '%') {
-      out.push_back(in[i]);
-      continue;
-    }
-    if (i + 2 >= in.size()) return false;
-    const int hi = hex_digit(in[i + 1]);
-    const int lo = hex_digit(in[i + 2]);
-    if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) return false;
-    out.push_back(static_cast<char>(hi * 16 + lo));
-    i += 2;
-  }
-  return true;
-}
-
 }  // namespace
 
 std::string build_srt_stream_id(std::string_view entry_id, Role role, std::string_view token,
@@ -79,7 +55,7 @@ bool parse_srt_stream_id(std::string_view sid, PublishTarget &out, StreamIdRefus
   // never holds a literal '%', so decoding such a one loses nothing.
   std::string decoded;
   if (sid.substr(0, 3) == "%23") {
-    if (!percent_decode_stream_id(sid, decoded)) {
+    if (core::percent_decode(sid, decoded)) {
       return fail(bad, "bad percent-escape in the stream id", refusal, error);
     }
     sid = decoded;

@@ -28,38 +28,6 @@ std::vector<std::string> ffmpeg_live(const std::string &src, const std::string &
           "-c",     "copy",         "-f",        "flv",   url};
 }
 
-std::vector<Events::FrameRec> frames_of(const Events &ev, uint64_t session, lg_track_type track) {
-  std::vector<Events::FrameRec> out;
-  for (const auto &f : ev.frames) {
-    if (f.session_id == session && f.track == track) out.push_back(f);
-  }
-  return out;
-}
-
-// What a user checks of a received stream: every frame, rising timestamps,
-// a keyframe first.
-void check_complete(const Events &ev, uint64_t session, const Source &src) {
-  auto video = frames_of(ev, session, LG_TRACK_VIDEO);
-  auto audio = frames_of(ev, session, LG_TRACK_AUDIO);
-  CHECK(static_cast<int>(video.size()) == src.video_frames);
-  CHECK(static_cast<int>(audio.size()) == src.audio_frames);
-  REQUIRE(!video.empty());
-  CHECK(video.front().key);
-  for (size_t i = 1; i < video.size(); ++i) {
-    INFO("video frame " << i);
-    CHECK(video[i].dts_us > video[i - 1].dts_us);
-    CHECK(video[i].pts_us >= video[i].dts_us);
-    CHECK(video[i].size > 0);
-  }
-  for (size_t i = 1; i < audio.size(); ++i) {
-    INFO("audio frame " << i);
-    CHECK(audio[i].dts_us > audio[i - 1].dts_us);
-  }
-  // 30 fps: the last video frame is (frames - 1) / 30 s after the first.
-  const int64_t span = video.back().dts_us - video.front().dts_us;
-  CHECK(std::llabs(span - int64_t(src.video_frames - 1) * 1000000 / 30) <= 1000);
-}
-
 }  // namespace
 
 TEST_CASE("ffmpeg publishes with the single URL and every frame arrives", "[rtmp][ffmpeg]") {

@@ -23,36 +23,6 @@ void enable_all(lg_server_options &o) {
   o.srt_port = 0;
 }
 
-std::vector<Events::FrameRec> frames_of(const Events &ev, uint64_t session, lg_track_type track) {
-  std::vector<Events::FrameRec> out;
-  for (const auto &f : ev.frames) {
-    if (f.session_id == session && f.track == track) out.push_back(f);
-  }
-  return out;
-}
-
-// Every frame of the source, in order, with rising timestamps and a
-// keyframe first, whatever the protocol.
-void check_complete(const Events &ev, uint64_t session, const Source &src) {
-  auto video = frames_of(ev, session, LG_TRACK_VIDEO);
-  auto audio = frames_of(ev, session, LG_TRACK_AUDIO);
-  CHECK(static_cast<int>(video.size()) == src.video_frames);
-  CHECK(static_cast<int>(audio.size()) == src.audio_frames);
-  REQUIRE(!video.empty());
-  CHECK(video.front().key);
-  for (size_t i = 1; i < video.size(); ++i) {
-    INFO("video frame " << i);
-    CHECK(video[i].dts_us > video[i - 1].dts_us);
-    CHECK(video[i].pts_us >= video[i].dts_us);
-  }
-  for (size_t i = 1; i < audio.size(); ++i) {
-    INFO("audio frame " << i);
-    CHECK(audio[i].dts_us > audio[i - 1].dts_us);
-  }
-  const int64_t span = video.back().dts_us - video.front().dts_us;
-  CHECK(std::llabs(span - int64_t(src.video_frames - 1) * 1000000 / 30) <= 1000);
-}
-
 // The test source remuxed to MPEG-TS, as an SRT encoder sends it.
 const std::string &ts_source() {
   static const std::string path = [] {

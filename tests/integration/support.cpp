@@ -1,5 +1,7 @@
 #include "integration/support.h"
 
+#include <catch2/catch.hpp>
+
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -346,9 +348,12 @@ void TestServer::cb_stop(void *user, const lg_publish_info *info, const lg_sessi
 
 void TestServer::cb_frame(void *user, const lg_publish_info *info, const lg_frame *frame) {
   auto *self = static_cast<TestServer *>(user);
-  std::lock_guard lock(self->mutex_);
-  self->events_.frames.push_back({info->session_id, frame->track, frame->dts_us, frame->pts_us,
-                                  frame->keyframe != 0, frame->size});
+  {
+    std::lock_guard lock(self->mutex_);
+    self->events_.frames.push_back({info->session_id, frame->track, frame->dts_us, frame->pts_us,
+                                    frame->keyframe != 0, frame->size});
+  }
+  self->cv_.notify_all();  // a test may wait for a number of frames
 }
 
 void TestServer::cb_authorize(void *user, const lg_auth_request *request) {
@@ -369,6 +374,36 @@ void TestServer::cb_log(void *user, lg_log_level level, const char *message) {
   self->log_ += ": ";
   self->log_ += message;
   self->log_ += '\n';
+}
+
+std::vector<Events::FrameRec> frames_of(const Events &ev, uint64_t session, lg_track_type track) {
+  std::vector<Events::FrameRec> out;
+  for (const auto &f : ev.frames) {
+    if (f.session_id == session && f.track == track) out.push_back(f);
+  }
+  return out;
+}
+
+void check_complete(const Events &ev, uint64_t session, const Source &src) {
+  auto video = frames_of(ev, session, LG_TRACK_VIDEO);
+  auto audio = frames_of(ev, session, LG_TRACK_AUDIO);
+  CHECK(static_cast<int>(video.size()) == src.video_frames);
+  CHECK(static_cast<int>(audio.size()) == src.audio_frames);
+  REQUIRE(!video.empty());
+  CHECK(video.front().key);
+  for (size_t i = 1; i < video.size(); ++i) {
+    INFO("video frame " << i);
+    CHECK(video[i].dts_us > video[i - 1].dts_us);
+    CHECK(video[i].pts_us >= video[i].dts_us);
+    CHECK(video[i].size > 0);
+  }
+  for (size_t i = 1; i < audio.size(); ++i) {
+    INFO("audio frame " << i);
+    CHECK(audio[i].dts_us > audio[i - 1].dts_us);
+  }
+  // 30 fps: the last video frame is (frames - 1) / 30 s after the first.
+  const int64_t span = video.back().dts_us - video.front().dts_us;
+  CHECK(std::llabs(span - int64_t(src.video_frames - 1) * 1000000 / 30) <= 1000);
 }
 
 }  // namespace lgtest

@@ -104,6 +104,12 @@ struct Events {
   std::vector<std::string> auth_tokens;
 };
 
+// One session's frames of one track, in arrival order.
+std::vector<Events::FrameRec> frames_of(const Events &ev, uint64_t session, lg_track_type track);
+// What a user checks of a received stream, whatever the protocol: every
+// frame of `src`, rising timestamps, a keyframe first, the right duration.
+void check_complete(const Events &ev, uint64_t session, const Source &src);
+
 class TestServer {
  public:
   explicit TestServer(std::function<void(lg_server_options &)> tweak = {},
