@@ -1,9 +1,13 @@
 // RTMPS and SRT: real encoders (ffmpeg, srt-live-transmit, a libsrt caller)
 // publish to an in-process server on 127.0.0.1.
+#include <netinet/in.h>
 #include <srt/access_control.h>
 #include <srt/srt.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <thread>
@@ -401,4 +405,33 @@ TEST_CASE("AES-256 is selectable for SRT callers", "[srt][auth]") {
   lg_server *s = nullptr;
   CHECK(lg_server_create(&s, &bad, nullptr) == LG_E_INVALID_ARG);
   CHECK(s == nullptr);
+}
+
+TEST_CASE("a TLS client that never finishes its handshake is cut off", "[rtmps][limits]") {
+  TestServer server([](lg_server_options &o) {
+    enable_all(o);
+    o.handshake_timeout_ms = 500;
+  });
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(static_cast<uint16_t>(server.port_of(LG_PROTOCOL_RTMPS)));
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::connect(fd, reinterpret_cast<sockaddr *>(&sa), sizeof(sa)) == 0);
+  // Half a ClientHello record header, then silence.
+  const unsigned char partial[] = {0x16, 0x03, 0x01};
+  REQUIRE(::send(fd, partial, sizeof(partial), 0) == 3);
+  timeval tv{10, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  char buf[64];
+  const auto t0 = std::chrono::steady_clock::now();
+  const ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
+  const int err = errno;
+  const auto waited = std::chrono::steady_clock::now() - t0;
+  ::close(fd);
+  // The server closed it (EOF or reset); our own 10 s receive timeout did
+  // not fire.
+  CHECK((n == 0 || (n < 0 && err == ECONNRESET)));
+  CHECK(waited < 8s);
 }
