@@ -268,9 +268,10 @@ TEST_CASE("SRT callers are refused during the handshake with the right reason", 
     CHECK(srt_connect(port, good, kPassphrase) == 0);
     CHECK(srt_connect(port, server.srt_stream_id(open), "") == 0);
     accepted = true;
-    // Both publishes were accepted, and ended when the caller closed.
-    CHECK(server.wait_for([](const Events &ev) { return ev.stops.size() == 2; }, 10s));
-    CHECK(server.snapshot().rejects.empty());
+    // The handshake is where passphrase and token are checked; nothing
+    // refuses these callers afterwards either (they close at once, which may
+    // be before or after the publish is authorised: no start is promised).
+    CHECK_FALSE(server.wait_for([](const Events &ev) { return !ev.rejects.empty(); }, 2s));
   }
   SECTION("a wrong passphrase fails the handshake") {
     CHECK(srt_connect(port, good, "wrong-passphrase-123") == SRT_REJ_BADSECRET);
