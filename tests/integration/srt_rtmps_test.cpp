@@ -436,3 +436,53 @@ TEST_CASE("a TLS client that never finishes its handshake is cut off", "[rtmps][
   CHECK((n == 0 || (n < 0 && err == ECONNRESET)));
   CHECK(waited < 8s);
 }
+
+TEST_CASE("RTMPS serves a certificate and key given as PEM files", "[rtmps][tls]") {
+  if (!have_program("openssl")) {
+    WARN("openssl not installed: test not exercised");
+    return;
+  }
+  TempDir pem;
+  const std::string cert = pem.file("cert.pem"), key = pem.file("key.pem");
+  const std::string other_cert = pem.file("other.pem"), other_key = pem.file("other-key.pem");
+  for (const auto &[c, k] : {std::pair{cert, key}, {other_cert, other_key}}) {
+    REQUIRE(
+        run({"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+             "-nodes", "-keyout", k, "-out", c, "-days", "2", "-subj", "/CN=localhost"},
+            30s) == 0);
+  }
+  std::string expected;
+  REQUIRE(run({"openssl", "x509", "-in", cert, "-noout", "-fingerprint", "-sha256"}, 20s,
+              &expected) == 0);
+  TestServer server([&](lg_server_options &o) {
+    enable_all(o);
+    o.tls_cert_file = cert.c_str();
+    o.tls_key_file = key.c_str();
+  });
+  char fp[128];
+  REQUIRE(lg_server_get_tls_fingerprint(server.get(), fp, sizeof(fp)) == LG_OK);
+  CHECK(expected.find(fp) != std::string::npos);
+  lg_entry e = server.create_entry();
+  TempDir tmp;
+  Process ff({"ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-i", test_source().path,
+              "-c", "copy", "-f", "flv", server.url_for(LG_SCHEME_RTMPS, e)},
+             tmp.file("ff.log"));
+  REQUIRE(ff.wait(60s) == std::optional<int>(0));
+  REQUIRE(server.wait_for([](const Events &ev) { return !ev.stops.empty(); }));
+  check_complete(server.snapshot(), server.snapshot().starts.at(0).session_id, test_source());
+
+  // A key that is not the certificate's stops the server from starting.
+  TempDir data;
+  const std::string dir = data.file("d");
+  lg_server_options o;
+  lg_server_options_init(&o);
+  o.data_dir = dir.c_str();
+  o.rtmp_port = -1;
+  enable_all(o);
+  o.tls_cert_file = cert.c_str();
+  o.tls_key_file = other_key.c_str();
+  lg_server *bad = nullptr;
+  REQUIRE(lg_server_create(&bad, &o, nullptr) == LG_OK);
+  CHECK(lg_server_start(bad) == LG_E_TLS);
+  lg_server_destroy(bad);
+}
