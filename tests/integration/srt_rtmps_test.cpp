@@ -486,3 +486,60 @@ TEST_CASE("RTMPS serves a certificate and key given as PEM files", "[rtmps][tls]
   CHECK(lg_server_start(bad) == LG_E_TLS);
   lg_server_destroy(bad);
 }
+
+TEST_CASE("ffmpeg publishes HEVC over SRT and every frame arrives", "[srt][ffmpeg][hevc]") {
+  std::string encoders;
+  run({"ffmpeg", "-hide_banner", "-encoders"}, 20s, &encoders);
+  if (encoders.find(" libx265 ") == std::string::npos) {
+    WARN("ffmpeg has no libx265: test not exercised");
+    return;
+  }
+  TempDir tmp;
+  Source src;
+  src.path = tmp.file("hevc.ts");
+  std::string log;
+  REQUIRE(run({"ffmpeg",
+               "-hide_banner",
+               "-loglevel",
+               "error",
+               "-y",
+               "-f",
+               "lavfi",
+               "-i",
+               "testsrc2=size=320x240:rate=30",
+               "-f",
+               "lavfi",
+               "-i",
+               "sine=frequency=440:sample_rate=48000",
+               "-t",
+               "3",
+               "-c:v",
+               "libx265",
+               "-preset",
+               "ultrafast",
+               "-x265-params",
+               "keyint=30:min-keyint=30:log-level=error",
+               "-c:a",
+               "aac",
+               "-shortest",
+               "-f",
+               "mpegts",
+               src.path},
+              120s, &log) == 0);
+  src.video_frames = count_frames(src.path, "v:0");
+  src.audio_frames = count_frames(src.path, "a:0");
+  TestServer server(enable_all);
+  lg_entry e = server.create_entry();
+  Process ff({"ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-i", src.path, "-c",
+              "copy", "-f", "mpegts", server.url_for(LG_SCHEME_SRT, e) + "&linger=5"},
+             tmp.file("ff.log"));
+  REQUIRE(ff.wait(60s) == std::optional<int>(0));
+  REQUIRE(server.wait_for([](const Events &ev) { return !ev.stops.empty(); }, 40s));
+  Events ev = server.snapshot();
+  REQUIRE(ev.starts.size() == 1);
+  CHECK(ev.starts[0].vcodec == LG_CODEC_HEVC);
+  CHECK(ev.starts[0].video_codec.rfind("hvc1.", 0) == 0);
+  CHECK(ev.starts[0].width == 320);
+  CHECK(ev.starts[0].height == 240);
+  check_complete(ev, ev.starts[0].session_id, src);
+}
