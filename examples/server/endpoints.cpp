@@ -13,8 +13,30 @@ struct LgFree {
 };
 using LgString = std::unique_ptr<char, LgFree>;
 
-std::optional<Endpoint> build_endpoint(const lg_url_options &opts, const char *entry_id,
-                                       lg_role role, const char *token) {
+struct Protocol {
+  const char *key;         // the JSON key beside the others under "primary"/"backup"
+  const char *label;       // for people
+  const char *stream_key;  // the JSON key of Endpoint::stream_name
+  lg_scheme scheme;
+  int UrlSettings::*port;  // -1 there: the protocol is off
+};
+
+// A protocol is one row here; nothing else changes.
+constexpr Protocol kProtocols[] = {
+    {"rtmp", "RTMP", "streamName", LG_SCHEME_RTMP, &UrlSettings::rtmp_port},
+    {"rtmps", "RTMPS", "streamName", LG_SCHEME_RTMPS, &UrlSettings::rtmps_port},
+    {"srt", "SRT", "streamId", LG_SCHEME_SRT, &UrlSettings::srt_port},
+};
+
+std::optional<Endpoint> build_endpoint(const Protocol &protocol, const UrlSettings &settings,
+                                       const char *entry_id, lg_role role, const char *token) {
+  const int port = settings.*protocol.port;
+  if (port < 0) return std::nullopt;
+  lg_url_options opts;
+  lg_url_options_init(&opts);
+  opts.host = settings.host.c_str();
+  opts.port = static_cast<uint16_t>(port);
+  opts.scheme = protocol.scheme;
   char *url = nullptr;
   char *stream_name = nullptr;
   char *ffmpeg = nullptr;
@@ -22,54 +44,10 @@ std::optional<Endpoint> build_endpoint(const lg_url_options &opts, const char *e
       lg_url_build(&url, &stream_name, &ffmpeg, &opts, entry_id, role, token, kStreamName);
   LgString owned_url(url), owned_stream_name(stream_name), owned_ffmpeg(ffmpeg);
   if (rc != LG_OK || !url || !stream_name || !ffmpeg) return std::nullopt;
-  return Endpoint{url, stream_name, ffmpeg, {}};
-}
-
-std::optional<Endpoint> endpoint_for(lg_scheme scheme, int port, const UrlSettings &settings,
-                                     const char *entry_id, lg_role role, const char *token) {
-  if (port < 0) return std::nullopt;
-  lg_url_options opts;
-  lg_url_options_init(&opts);
-  opts.host = settings.host.c_str();
-  opts.port = static_cast<uint16_t>(port);
-  opts.scheme = scheme;
-  auto endpoint = build_endpoint(opts, entry_id, role, token);
-  if (endpoint && scheme == LG_SCHEME_SRT) {
-    endpoint->obs = endpoint->url + "?streamid=" + endpoint->stream_name;
-  }
+  Endpoint endpoint{url, stream_name, ffmpeg, {}};
+  if (protocol.scheme == LG_SCHEME_SRT) endpoint.obs = endpoint.url + "?streamid=" + stream_name;
   return endpoint;
 }
-
-// One function per protocol, and a row in kProtocols.
-std::optional<Endpoint> rtmp_endpoint(const UrlSettings &settings, const char *entry_id,
-                                      lg_role role, const char *token) {
-  return endpoint_for(LG_SCHEME_RTMP, settings.rtmp_port, settings, entry_id, role, token);
-}
-
-std::optional<Endpoint> rtmps_endpoint(const UrlSettings &settings, const char *entry_id,
-                                       lg_role role, const char *token) {
-  return endpoint_for(LG_SCHEME_RTMPS, settings.rtmps_port, settings, entry_id, role, token);
-}
-
-std::optional<Endpoint> srt_endpoint(const UrlSettings &settings, const char *entry_id,
-                                     lg_role role, const char *token) {
-  return endpoint_for(LG_SCHEME_SRT, settings.srt_port, settings, entry_id, role, token);
-}
-
-struct Protocol {
-  const char *key;         // the JSON key beside the others under "primary"/"backup"
-  const char *label;       // for people
-  const char *stream_key;  // the JSON key of Endpoint::stream_name
-  int UrlSettings::*port;
-  std::optional<Endpoint> (*build)(const UrlSettings &, const char *entry_id, lg_role role,
-                                   const char *token);
-};
-
-constexpr Protocol kProtocols[] = {
-    {"rtmp", "RTMP", "streamName", &UrlSettings::rtmp_port, rtmp_endpoint},
-    {"rtmps", "RTMPS", "streamName", &UrlSettings::rtmps_port, rtmps_endpoint},
-    {"srt", "SRT", "streamId", &UrlSettings::srt_port, srt_endpoint},
-};
 
 constexpr lg_role kRoles[] = {LG_ROLE_PRIMARY, LG_ROLE_BACKUP};
 
@@ -81,7 +59,7 @@ bool check_url_settings(const UrlSettings &settings, std::string &error) {
   const char *probe_token = "aaaaaaaaaaaaaaaaaaaaaaaaaa";
   for (const Protocol &protocol : kProtocols) {
     if (settings.*protocol.port < 0) continue;
-    if (!protocol.build(settings, probe_id, LG_ROLE_PRIMARY, probe_token)) {
+    if (!build_endpoint(protocol, settings, probe_id, LG_ROLE_PRIMARY, probe_token)) {
       error = std::string("cannot build ") + protocol.label + " URLs for host '" + settings.host +
               "': --public-host must be a DNS name, an IP address or localhost";
       return false;
@@ -104,7 +82,7 @@ void write_entry_fields(JsonWriter &json, const lg_entry &entry, const UrlSettin
     json.key(lg_role_name(role)).begin_object();
     for (const Protocol &protocol : kProtocols) {
       json.key(protocol.key);
-      const auto endpoint = protocol.build(settings, entry.id, role, entry.token);
+      const auto endpoint = build_endpoint(protocol, settings, entry.id, role, entry.token);
       if (!endpoint) {
         json.null();
         continue;
@@ -145,7 +123,7 @@ std::string describe_entry(const lg_entry &entry, const UrlSettings &settings) {
   for (lg_role role : kRoles) {
     for (const Protocol &protocol : kProtocols) {
       if (settings.*protocol.port < 0) continue;
-      const auto endpoint = protocol.build(settings, entry.id, role, entry.token);
+      const auto endpoint = build_endpoint(protocol, settings, entry.id, role, entry.token);
       out += "  " + std::string(lg_role_name(role)) + " " + protocol.label + "\n";
       if (!endpoint) {
         out += "    (no URL could be built)\n";

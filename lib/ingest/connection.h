@@ -25,6 +25,8 @@ class Connection {
   Connection(const Connection &) = delete;
   Connection &operator=(const Connection &) = delete;
 
+  // Begins reading from the transport, or asking for the publish.
+  virtual void start() = 0;
   uint64_t id() const { return id_; }
   // The publish target, valid once the encoder asked to publish.
   const PublishInfo &info() const { return info_; }

@@ -20,7 +20,7 @@ class RtmpConnection final : public Connection,
                  std::unique_ptr<net::Stream> stream);
   ~RtmpConnection() override;
 
-  void start();
+  void start() override;
   size_t queued_bytes() const override { return stream_ ? stream_->queued_bytes() : 0; }
 
  private:

@@ -51,6 +51,23 @@ uv_timer_t *start_timer(uv_loop_t *loop, uint64_t interval_ms, void *data, uv_ti
   return timer;
 }
 
+// Whether `presented` is the entry's token; if not, why, in words that tell
+// the encoder's operator where the token goes for its protocol.
+lg_status check_token(const std::string &entry_id, const std::string &presented,
+                      const auth::Entry &entry, Protocol protocol, std::string &reason) {
+  if (presented.empty()) {
+    reason = fmt::format(
+        "authentication failed: no token for entry {} ({})", entry_id,
+        protocol == Protocol::Srt ? "add livegate_token=TOKEN to the stream id" : "add ?t=TOKEN");
+    return LG_E_AUTH;
+  }
+  if (!auth::tokens_equal(presented, entry.token)) {
+    reason = fmt::format("authentication failed: wrong or revoked token for entry {}", entry_id);
+    return LG_E_AUTH;
+  }
+  return LG_OK;
+}
+
 void close_timer(uv_timer_t *&timer) {
   if (!timer) return;
   uv_close(reinterpret_cast<uv_handle_t *>(timer),
@@ -253,16 +270,9 @@ srt::Admission Server::admit_srt(const std::string &stream_id, const std::string
   if (!config_.host_authorization) {
     // The same checks as RTMP; the loop repeats them when the caller's
     // publish is authorised, so a token regenerated meanwhile still counts.
-    if (target.token.empty()) {
-      return refuse(LG_E_AUTH, SRT_REJX_UNAUTHORIZED,
-                    fmt::format("authentication failed: no token for entry {} (add "
-                                "livegate_token=TOKEN to the stream id)",
-                                target.entry_id));
-    }
-    if (!auth::tokens_equal(target.token, entry.token)) {
-      return refuse(LG_E_AUTH, SRT_REJX_UNAUTHORIZED,
-                    fmt::format("authentication failed: wrong or revoked token for entry {}",
-                                target.entry_id));
+    std::string why;
+    if (check_token(target.entry_id, target.token, entry, Protocol::Srt, why) != LG_OK) {
+      return refuse(LG_E_AUTH, SRT_REJX_UNAUTHORIZED, std::move(why));
     }
   }
   if (rc == LG_OK && entry.srt_passphrase) a.passphrase = *entry.srt_passphrase;
@@ -281,13 +291,9 @@ void Server::srt_accepted(uint64_t srt_id, std::string stream_id, std::string pe
     return;
   }
   const uint64_t id = ++last_conn_id_;
-  auto conn = std::make_unique<SrtConnection>(*this, id, *srt_listener_, srt_id,
-                                              std::move(stream_id), std::move(peer));
-  SrtConnection *raw = conn.get();
-  connections_.emplace(id, std::move(conn));
-  connection_count_ = connections_.size();
   srt_conns_[srt_id] = id;
-  raw->start();
+  adopt(std::make_unique<SrtConnection>(*this, id, *srt_listener_, srt_id, std::move(stream_id),
+                                        std::move(peer)));
 }
 
 Connection *Server::srt_connection(uint64_t srt_id) {
@@ -335,9 +341,12 @@ void Server::accept(std::unique_ptr<net::Stream> stream, Protocol protocol) {
     return;
   }
   const uint64_t id = ++last_conn_id_;
-  auto conn = std::make_unique<RtmpConnection>(*this, id, protocol, std::move(stream));
-  RtmpConnection *raw = conn.get();
-  connections_.emplace(id, std::move(conn));
+  adopt(std::make_unique<RtmpConnection>(*this, id, protocol, std::move(stream)));
+}
+
+void Server::adopt(std::unique_ptr<Connection> conn) {
+  Connection *raw = conn.get();
+  connections_.emplace(raw->id(), std::move(conn));
   connection_count_ = connections_.size();
   raw->start();
 }
@@ -398,6 +407,7 @@ void Server::authorize_with_store(uint64_t conn_id) {
   struct Lookup {
     std::string entry_id;
     std::string presented;
+    Protocol protocol = Protocol::Rtmp;
     lg_status rc = LG_OK;
     auth::Entry entry;
     std::string error;
@@ -405,6 +415,7 @@ void Server::authorize_with_store(uint64_t conn_id) {
   auto lookup = std::make_shared<Lookup>();
   lookup->entry_id = conn.info().entry_id;
   lookup->presented = conn.token();
+  lookup->protocol = conn.info().protocol;
   // The store is read on a worker: SQLite may wait on another process's lock.
   queue_work(
       loop_.uv(),
@@ -420,16 +431,11 @@ void Server::authorize_with_store(uint64_t conn_id) {
         } else if (lookup->rc != LG_OK) {
           finish_auth(conn_id, LG_E_STORE,
                       fmt::format("the entry store failed: {}", lookup->error));
-        } else if (lookup->presented.empty()) {
-          finish_auth(conn_id, LG_E_AUTH,
-                      fmt::format("authentication failed: no token for entry {} (add ?t=TOKEN)",
-                                  lookup->entry_id));
-        } else if (!auth::tokens_equal(lookup->presented, lookup->entry.token)) {
-          finish_auth(conn_id, LG_E_AUTH,
-                      fmt::format("authentication failed: wrong or revoked token for entry {}",
-                                  lookup->entry_id));
         } else {
-          finish_auth(conn_id, LG_OK, {});
+          std::string why;  // stays empty when the token is right
+          const lg_status rc = check_token(lookup->entry_id, lookup->presented, lookup->entry,
+                                           lookup->protocol, why);
+          finish_auth(conn_id, rc, std::move(why));
         }
       });
 }

@@ -98,6 +98,7 @@ class Server {
 
   Server(ServerConfig config, Events *events);
   void accept(std::unique_ptr<net::Stream> stream, Protocol protocol);
+  void adopt(std::unique_ptr<Connection> conn);
   lg_status start_rtmps(std::string &error);
   lg_status start_srt(std::string &error);
   srt::Admission admit_srt(const std::string &stream_id, const std::string &peer);

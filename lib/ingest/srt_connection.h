@@ -22,7 +22,7 @@ class SrtConnection final : public Connection, private media::TsDemuxer::Handler
 
   uint64_t srt_id() const { return srt_id_; }
   // Reads the stream id and asks the server to authorise the publish.
-  void start();
+  void start() override;
   void on_data(std::vector<uint8_t> bytes);
   void on_closed(lg_status status, std::string reason, const srt::TransportStats &last);
 

@@ -495,39 +495,7 @@ TEST_CASE("ffmpeg publishes HEVC over SRT and every frame arrives", "[srt][ffmpe
     return;
   }
   TempDir tmp;
-  Source src;
-  src.path = tmp.file("hevc.ts");
-  std::string log;
-  REQUIRE(run({"ffmpeg",
-               "-hide_banner",
-               "-loglevel",
-               "error",
-               "-y",
-               "-f",
-               "lavfi",
-               "-i",
-               "testsrc2=size=320x240:rate=30",
-               "-f",
-               "lavfi",
-               "-i",
-               "sine=frequency=440:sample_rate=48000",
-               "-t",
-               "3",
-               "-c:v",
-               "libx265",
-               "-preset",
-               "ultrafast",
-               "-x265-params",
-               "keyint=30:min-keyint=30:log-level=error",
-               "-c:a",
-               "aac",
-               "-shortest",
-               "-f",
-               "mpegts",
-               src.path},
-              120s, &log) == 0);
-  src.video_frames = count_frames(src.path, "v:0");
-  src.audio_frames = count_frames(src.path, "a:0");
+  const Source src = make_source(tmp.file("hevc.ts"), 3, "libx265");
   TestServer server(enable_all);
   lg_entry e = server.create_entry();
   Process ff({"ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-i", src.path, "-c",

@@ -115,15 +115,9 @@ int count_frames(const std::string &path, const std::string &stream) {
   return std::atoi(out.c_str());
 }
 
-const Source &test_source(int seconds) {
-  static std::mutex mutex;
-  static std::map<int, Source> cache;
-  static TempDir dir;  // lives until the test process ends
-  std::lock_guard lock(mutex);
-  auto it = cache.find(seconds);
-  if (it != cache.end()) return it->second;
+Source make_source(const std::string &path, int seconds, const std::string &video_codec) {
   Source s;
-  s.path = dir.file("src" + std::to_string(seconds) + ".flv");
+  s.path = path;
   std::string out;
   int rc = run({"ffmpeg",
                 "-hide_banner",
@@ -141,7 +135,7 @@ const Source &test_source(int seconds) {
                 "-t",
                 std::to_string(seconds),
                 "-c:v",
-                "libx264",
+                video_codec,
                 "-preset",
                 "ultrafast",
                 "-g",
@@ -160,7 +154,18 @@ const Source &test_source(int seconds) {
   if (rc != 0) throw std::runtime_error("cannot make test media: " + out);
   s.video_frames = count_frames(s.path, "v:0");
   s.audio_frames = count_frames(s.path, "a:0");
-  return cache.emplace(seconds, s).first->second;
+  return s;
+}
+
+const Source &test_source(int seconds) {
+  static std::mutex mutex;
+  static std::map<int, Source> cache;
+  static TempDir dir;  // lives until the test process ends
+  std::lock_guard lock(mutex);
+  auto it = cache.find(seconds);
+  if (it != cache.end()) return it->second;
+  Source s = make_source(dir.file("src" + std::to_string(seconds) + ".flv"), seconds, "libx264");
+  return cache.emplace(seconds, std::move(s)).first->second;
 }
 
 TestServer::TestServer(std::function<void(lg_server_options &)> tweak,

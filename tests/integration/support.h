@@ -64,6 +64,9 @@ struct Source {
   int video_frames = 0;
   int audio_frames = 0;
 };
+// Test media at `path` (the container follows its extension): 320x240 at
+// 30 fps with `video_codec` (libx264, libx265), 1 s GOP, AAC, `seconds` long.
+Source make_source(const std::string &path, int seconds, const std::string &video_codec);
 // A test FLV (H.264 + AAC) made once per process and cached: 320x240 at
 // 30 fps, 1 s GOP, `seconds` long.
 const Source &test_source(int seconds = 4);
