@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake pkg-config ca-certificates
+  build-essential cmake pkg-config ca-certificates openssl
   libuv1-dev libmbedtls-dev libsrt-gnutls-dev libsqlite3-dev libfmt-dev catch2
   libavcodec-dev libavformat-dev libavutil-dev libswscale-dev
   python3 ffmpeg srt-tools clang-format git
