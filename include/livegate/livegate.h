@@ -9,6 +9,7 @@
 
 #include "livegate/common.h"
 #include "livegate/frame.h"
+#include "livegate/output.h"
 #include "livegate/server.h"
 #include "livegate/store.h"
 #include "livegate/url.h"

@@ -50,6 +50,14 @@ typedef enum lg_revoke_policy {
   LG_REVOKE_DISCONNECT = 1 /* it is disconnected as soon as the change is seen */
 } lg_revoke_policy;
 
+/* Container of HLS segments and recordings (see livegate/output.h). */
+typedef enum lg_segment_format {
+  LG_SEGMENT_TS = 0,  /* MPEG-TS (default) */
+  LG_SEGMENT_FMP4 = 1 /* fragmented MP4 (CMAF); HEVC and AV1 always use it */
+} lg_segment_format;
+
+struct lg_output_event; /* livegate/output.h */
+
 typedef struct lg_server_options {
   size_t struct_size; /* set by lg_server_options_init; do not change */
 
@@ -106,6 +114,20 @@ typedef struct lg_server_options {
   /* AES key length in bytes for entries with an SRT passphrase: 16
    * (AES-128, default), 24 or 32. A caller must use the same. */
   uint32_t srt_pbkeylen;
+
+  /* Outputs (livegate/output.h): HLS live and DVR playlists, recordings and
+   * clips, written under media_dir (default "{data_dir}/media"). */
+  const char *media_dir;
+  int hls;                          /* non-zero (default): package every stream */
+  lg_segment_format segment_format; /* default LG_SEGMENT_TS */
+  uint32_t segment_target_ms;       /* cut at the first keyframe past it; default 2000 */
+  uint32_t live_playlist_segments;  /* segments in live.m3u8; default 6 */
+  uint32_t dvr_window_s;            /* DVR window; older segments are deleted; default 7200 */
+  uint32_t recording_rotate_s;      /* a new recording file after this long; default 600 */
+  int vod_on_stop;                  /* non-zero (default): an MP4 of each broadcast at its end */
+  /* Frame bytes waiting for the output threads; past it frames are dropped
+   * (counted in lg_hls_info.frames_dropped) until the next keyframe. Default 64 MiB. */
+  uint32_t output_queue_bytes;
 } lg_server_options;
 
 /* Fills every field with its default and sets struct_size. */
@@ -186,6 +208,9 @@ typedef struct lg_server_callbacks {
   /* Only with options.host_authorization: decide, now or later, from any
    * thread, by calling lg_server_authorize(). */
   void (*on_authorize)(void *user, const lg_auth_request *request);
+  /* Outputs: a segment written, a recording rotated, a clip ready, a storage
+   * error (livegate/output.h). */
+  void (*on_output)(void *user, const struct lg_output_event *event);
 } lg_server_callbacks;
 
 /*

@@ -39,6 +39,11 @@ typedef struct lg_entry {
    * callers must not encrypt. Filled only if struct_size covers it. */
   int has_srt_passphrase;
   char srt_passphrase[LG_SRT_PASSPHRASE_MAX + 1];
+  /* Outputs (both on for a new entry): a DVR window of the HLS output, and a
+   * continuous recording of every broadcast. Filled only if struct_size
+   * covers them. */
+  int dvr_enabled;
+  int recording_enabled;
 } lg_entry;
 
 /*
@@ -71,6 +76,14 @@ LG_API lg_status lg_store_list_entries(lg_store *store, lg_entry_fn fn, void *us
  */
 LG_API lg_status lg_store_set_srt_passphrase(lg_store *store, lg_entry *out, const char *entry_id,
                                              const char *passphrase);
+
+/*
+ * Switches an entry's DVR window and recording on or off (non-zero: on). A
+ * running server applies it to the entry's next broadcast; through
+ * lg_server_set_outputs() at once. `out` (may be NULL) receives the entry.
+ */
+LG_API lg_status lg_store_set_outputs(lg_store *store, lg_entry *out, const char *entry_id, int dvr,
+                                      int recording);
 
 /* The last error message of this store's calling thread, or "". */
 LG_API const char *lg_store_last_error(lg_store *store);

@@ -32,6 +32,9 @@ constexpr const char *kMigrations[] = {
     " updated_at_ms INTEGER NOT NULL);",
     // 2: the per-entry SRT passphrase (NULL: unencrypted).
     "ALTER TABLE entries ADD COLUMN srt_passphrase TEXT;",
+    // 3: per-entry outputs: the DVR window and the continuous recording.
+    "ALTER TABLE entries ADD COLUMN dvr INTEGER NOT NULL DEFAULT 1;"
+    "ALTER TABLE entries ADD COLUMN recording INTEGER NOT NULL DEFAULT 1;",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 
@@ -39,7 +42,8 @@ constexpr int kBusyTimeoutMs = 5000;
 constexpr int kCreateAttempts = 8;
 
 constexpr const char *kColumns =
-    "id, name, token, token_generation, created_at_ms, updated_at_ms, srt_passphrase";
+    "id, name, token, token_generation, created_at_ms, updated_at_ms, srt_passphrase, dvr, "
+    "recording";
 
 int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -126,6 +130,8 @@ void read_entry(sqlite3_stmt *stmt, Entry &out) {
   } else {
     out.srt_passphrase = column_text(stmt, 6);
   }
+  out.dvr = sqlite3_column_int(stmt, 7) != 0;
+  out.recording = sqlite3_column_int(stmt, 8) != 0;
 }
 
 std::string db_message(sqlite3 *db) {
@@ -153,9 +159,11 @@ struct Store::Statements {
   sqlite3_stmt *regenerate = nullptr;
   sqlite3_stmt *set_name = nullptr;
   sqlite3_stmt *set_srt = nullptr;
+  sqlite3_stmt *set_outputs = nullptr;
 
   ~Statements() {
-    for (sqlite3_stmt *s : {insert, get, list, remove, regenerate, set_name, set_srt}) {
+    for (sqlite3_stmt *s :
+         {insert, get, list, remove, regenerate, set_name, set_srt, set_outputs}) {
       sqlite3_finalize(s);
     }
   }
@@ -275,6 +283,8 @@ lg_status Store::prepare_all() {
       {&stmts_->set_name, "UPDATE entries SET name = ?2, updated_at_ms = ?3 WHERE id = ?1;"},
       {&stmts_->set_srt,
        "UPDATE entries SET srt_passphrase = ?2, updated_at_ms = ?3 WHERE id = ?1;"},
+      {&stmts_->set_outputs,
+       "UPDATE entries SET dvr = ?2, recording = ?3, updated_at_ms = ?4 WHERE id = ?1;"},
   };
   for (const auto &s : all) {
     if (sqlite3_prepare_v3(db_, s.sql.c_str(), static_cast<int>(s.sql.size() + 1),
@@ -449,6 +459,21 @@ lg_status Store::set_srt_passphrase(std::string_view id,
   sqlite3_bind_int64(*use, 3, now_ms());
   if (sqlite3_step(*use) != SQLITE_DONE) {
     return sqlite_fail("cannot set the SRT passphrase of " + std::string(id));
+  }
+  if (sqlite3_changes(db_) == 0) return fail(LG_E_NOT_FOUND, "no entry " + std::string(id));
+  return succeed();
+}
+
+lg_status Store::set_outputs(std::string_view id, bool dvr, bool recording) {
+  std::lock_guard lock(mutex_);
+  if (!is_valid_entry_id(id)) return fail(LG_E_INVALID_ARG, "malformed entry id " + quoted(id));
+  Use use(stmts_->set_outputs);
+  bind(*use, 1, id);
+  sqlite3_bind_int(*use, 2, dvr ? 1 : 0);
+  sqlite3_bind_int(*use, 3, recording ? 1 : 0);
+  sqlite3_bind_int64(*use, 4, now_ms());
+  if (sqlite3_step(*use) != SQLITE_DONE) {
+    return sqlite_fail("cannot set the outputs of " + std::string(id));
   }
   if (sqlite3_changes(db_) == 0) return fail(LG_E_NOT_FOUND, "no entry " + std::string(id));
   return succeed();

@@ -43,6 +43,8 @@ struct Entry {
   int64_t created_at_ms = 0;     // Unix time, milliseconds
   int64_t updated_at_ms = 0;
   std::optional<std::string> srt_passphrase;  // none: SRT unencrypted
+  bool dvr = true;                            // keep a DVR window of the HLS output
+  bool recording = true;                      // record every broadcast
 };
 
 // 10..79 printable ASCII characters, no space.
@@ -76,6 +78,7 @@ class Store {
   lg_status set_name(std::string_view id, std::string_view name);
   // nullopt clears the passphrase.
   lg_status set_srt_passphrase(std::string_view id, std::optional<std::string_view> passphrase);
+  lg_status set_outputs(std::string_view id, bool dvr, bool recording);
 
   // The message of the calling thread's last failed call on this store, or
   // "" after a success. Valid until that thread's next call on this store.

@@ -6,6 +6,8 @@
 
 #include "auth/random.h"
 #include "auth/store.h"
+#include "ingest/events.h"
+#include "ingest/server.h"
 #include "livegate/store.h"
 
 struct lg_store {
@@ -13,6 +15,12 @@ struct lg_store {
   lg::auth::Store *store = nullptr;
   lg::auth::Random *random = nullptr;
   std::unique_ptr<lg::auth::Random> owned_random;
+};
+
+struct lg_server {
+  std::unique_ptr<lg::ingest::Events> events;
+  std::unique_ptr<lg::ingest::Server> server;
+  lg_store store;  // borrowed view of the server's store
 };
 
 namespace lg::capi {

@@ -182,12 +182,6 @@ class CEvents final : public lg::ingest::Events {
 
 }  // namespace
 
-struct lg_server {
-  std::unique_ptr<CEvents> events;
-  std::unique_ptr<lg::ingest::Server> server;
-  lg_store store;  // borrowed view of the server's store
-};
-
 extern "C" {
 
 LG_API const char *lg_protocol_name(lg_protocol protocol) {
@@ -243,6 +237,14 @@ LG_API void lg_server_options_init(lg_server_options *opts) {
   opts->srt_port = -1;
   opts->srt_latency_ms = 120;
   opts->srt_pbkeylen = 16;
+  opts->hls = 1;
+  opts->segment_format = LG_SEGMENT_TS;
+  opts->segment_target_ms = 2000;
+  opts->live_playlist_segments = 6;
+  opts->dvr_window_s = 7200;
+  opts->recording_rotate_s = 600;
+  opts->vod_on_stop = 1;
+  opts->output_queue_bytes = 64 * 1024 * 1024;
 }
 
 LG_API lg_status lg_server_create(lg_server **server, const lg_server_options *opts,

@@ -47,6 +47,8 @@ lg_status fill_entry(lg_entry *out, const lg::auth::Entry &entry) {
   if (entry.srt_passphrase) {
     copy_out(full.srt_passphrase, sizeof(full.srt_passphrase), *entry.srt_passphrase);
   }
+  full.dvr_enabled = entry.dvr ? 1 : 0;
+  full.recording_enabled = entry.recording ? 1 : 0;
   std::memcpy(out, &full, std::min(out->struct_size, sizeof(full)));
   return LG_OK;
 }
@@ -121,6 +123,21 @@ LG_API lg_status lg_store_set_srt_passphrase(lg_store *store, lg_entry *out, con
     std::optional<std::string_view> value;
     if (passphrase) value = passphrase;
     lg_status rc = store->store->set_srt_passphrase(entry_id, value);
+    if (rc != LG_OK) return remember(store, rc);
+    if (out) {
+      lg::auth::Entry entry;
+      rc = store->store->get_entry(entry_id, entry);
+      if (rc == LG_OK) lg::capi::fill_entry(out, entry);
+    }
+    return remember(store, rc);
+  });
+}
+
+LG_API lg_status lg_store_set_outputs(lg_store *store, lg_entry *out, const char *entry_id, int dvr,
+                                      int recording) {
+  return guard([&]() -> lg_status {
+    if (!store || !entry_id || (out && !entry_ok(out))) return LG_E_INVALID_ARG;
+    lg_status rc = store->store->set_outputs(entry_id, dvr != 0, recording != 0);
     if (rc != LG_OK) return remember(store, rc);
     if (out) {
       lg::auth::Entry entry;
