@@ -10,3 +10,16 @@ if(TARGET livegate-server)
     ENVIRONMENT "LG_SERVER_BIN=$<TARGET_FILE:livegate-server>;PYTHONDONTWRITEBYTECODE=1"
     TIMEOUT 600)
 endif()
+
+# Self-tests of the HLS test helpers: hls_rules (an RFC 8216 playlist checker)
+# and hls_probe (ffprobe/ffmpeg measurements of a served stream). They need
+# ffmpeg and ffprobe but not the server.
+find_package(Python3 COMPONENTS Interpreter REQUIRED)
+foreach(_lg_hls_test IN ITEMS rules probe)
+  add_test(NAME "integration: hls ${_lg_hls_test} (python)"
+           COMMAND ${Python3_EXECUTABLE} -m unittest -v test_hls_${_lg_hls_test}
+           WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/integration)
+  set_tests_properties("integration: hls ${_lg_hls_test} (python)" PROPERTIES
+    ENVIRONMENT "PYTHONDONTWRITEBYTECODE=1"
+    TIMEOUT 120)
+endforeach()
