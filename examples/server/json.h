@@ -5,8 +5,10 @@
 
 #include <concepts>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace lgserver {
@@ -57,5 +59,29 @@ class JsonWriter {
   std::vector<bool> has_element_;
   bool after_key_ = false;
 };
+
+// A parsed JSON document, for the admin API's request bodies. Numbers keep
+// their text so that integers are read exactly, never through a double.
+struct JsonValue {
+  enum class Type { Null, Boolean, Number, String, Array, Object };
+
+  Type type = Type::Null;
+  bool boolean = false;
+  std::string text;  // a string's decoded value, or a number as written
+  std::vector<JsonValue> items;
+  std::vector<std::pair<std::string, JsonValue>> members;  // in document order
+
+  bool is_null() const { return type == Type::Null; }
+  // The member called `name` of an object, or nullptr.
+  const JsonValue *find(std::string_view name) const;
+  // A number written as an integer that fits in int64_t.
+  std::optional<int64_t> integer() const;
+};
+
+// Parses one JSON document (RFC 8259; whitespace around it only). Nesting is
+// limited to a few levels and duplicate keys are refused: a request body is
+// small and flat, and anything else is a client bug worth reporting. On
+// failure says why, with the byte offset, in `error`.
+bool parse_json(std::string_view text, JsonValue &out, std::string &error);
 
 }  // namespace lgserver
