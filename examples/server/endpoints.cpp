@@ -68,6 +68,17 @@ bool check_url_settings(const UrlSettings &settings, std::string &error) {
   return true;
 }
 
+std::string http_base_url(const UrlSettings &settings) {
+  if (settings.http_port < 0) return "";
+  // An IPv6 literal is bracketed in a URL.
+  const bool ipv6 = settings.host.find(':') != std::string::npos;
+  std::string url = "http://" + (ipv6 ? "[" + settings.host + "]" : settings.host);
+  if (settings.http_port != 0 && settings.http_port != 80) {
+    url += ":" + std::to_string(settings.http_port);
+  }
+  return url;
+}
+
 void write_entry_fields(JsonWriter &json, const lg_entry &entry, const UrlSettings &settings) {
   json.key("entryId").string(entry.id);
   json.key("name").string(entry.name);
@@ -99,6 +110,19 @@ void write_entry_fields(JsonWriter &json, const lg_entry &entry, const UrlSettin
     }
     json.end_object();
   }
+  json.key("dvr").boolean(entry.dvr_enabled != 0);
+  json.key("recording").boolean(entry.recording_enabled != 0);
+  json.key("hls");
+  const std::string base = http_base_url(settings);
+  if (base.empty()) {
+    json.null();
+  } else {
+    const std::string live = base + "/live/" + entry.id;
+    json.begin_object();
+    json.key("master").string(live + "/master.m3u8");
+    json.key("dvr").string(live + "/master-dvr.m3u8");
+    json.end_object();
+  }
 }
 
 std::string entry_json(const lg_entry &entry, const UrlSettings &settings) {
@@ -120,6 +144,13 @@ std::string describe_entry(const lg_entry &entry, const UrlSettings &settings) {
   const bool srt_encrypted = entry.has_srt_passphrase && entry.srt_passphrase[0];
   out +=
       std::string("  SRT passphrase ") + (srt_encrypted ? entry.srt_passphrase : "(none)") + "\n";
+  out += std::string("  outputs DVR ") + (entry.dvr_enabled ? "on" : "off") + ", recording " +
+         (entry.recording_enabled ? "on" : "off") + "\n";
+  const std::string base = http_base_url(settings);
+  if (!base.empty()) {
+    out += "  HLS         " + base + "/live/" + entry.id + "/master.m3u8\n";
+    out += "  HLS DVR     " + base + "/live/" + entry.id + "/master-dvr.m3u8\n";
+  }
   for (lg_role role : kRoles) {
     for (const Protocol &protocol : kProtocols) {
       if (settings.*protocol.port < 0) continue;

@@ -13,13 +13,22 @@ namespace lgserver {
 // The stream name every URL carries; one live stream per entry and role.
 inline constexpr const char *kStreamName = "1";
 
+// The example server's HTTP port for playback and the admin API.
+inline constexpr int kDefaultHttpPort = 8080;
+
 struct UrlSettings {
   std::string host = "localhost";
   // 0: the scheme's default; -1: the protocol is off and has no URLs.
   int rtmp_port = LG_DEFAULT_RTMP_PORT;
   int rtmps_port = LG_DEFAULT_RTMPS_PORT;
   int srt_port = LG_DEFAULT_SRT_PORT;
+  // The HTTP delivery port (livegate-server's own web server); -1: none, and
+  // entries have no HLS URLs.
+  int http_port = kDefaultHttpPort;
 };
+
+// "http://HOST:PORT" of the HTTP delivery, or "" when it is off.
+std::string http_base_url(const UrlSettings &settings);
 
 // What an encoder is given for one protocol. RTMP(S): `url` and
 // `stream_name` go into OBS's Server and Stream Key fields; `ffmpeg` is one
@@ -39,7 +48,7 @@ struct Endpoint {
 bool check_url_settings(const UrlSettings &settings, std::string &error);
 
 // Writes the entry's keys (entryId, name, token, streamName, primary, backup,
-// ...) into the object that `json` has open.
+// dvr, recording, hls, ...) into the object that `json` has open.
 void write_entry_fields(JsonWriter &json, const lg_entry &entry, const UrlSettings &settings);
 
 // The entry as one JSON object.

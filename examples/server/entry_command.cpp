@@ -88,6 +88,7 @@ int run_entry_command(const Options &options) {
   urls.rtmp_port = options.rtmp_port;
   urls.rtmps_port = options.rtmps_port;
   urls.srt_port = options.srt_port;
+  urls.http_port = options.http_port;
   std::string error;
   if (!check_url_settings(urls, error)) return fail(error);
   if (!ensure_data_dir(options.data_dir, error)) return fail(error);
@@ -133,6 +134,16 @@ int run_entry_command(const Options &options) {
     }
     const lg_status rc = lg_store_set_srt_passphrase(store.get(), &entry, id,
                                                      passphrase ? passphrase->c_str() : nullptr);
+    if (rc != LG_OK) return fail(store.get(), rc, "entry '" + options.entry_id + "'");
+    return print_entry(entry, options, urls);
+  }
+  if (action == "set-outputs") {
+    lg_status rc = lg_store_get_entry(store.get(), &entry, id);
+    if (rc != LG_OK) return fail(store.get(), rc, "entry '" + options.entry_id + "'");
+    // A switch not given keeps its current value.
+    const bool dvr = options.dvr.value_or(entry.dvr_enabled != 0);
+    const bool recording = options.recording.value_or(entry.recording_enabled != 0);
+    rc = lg_store_set_outputs(store.get(), &entry, id, dvr, recording);
     if (rc != LG_OK) return fail(store.get(), rc, "entry '" + options.entry_id + "'");
     return print_entry(entry, options, urls);
   }

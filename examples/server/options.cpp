@@ -18,13 +18,16 @@ const char kUsage[] = R"(Usage:
   livegate-server entry show ID [--json] [STORE OPTIONS]
   livegate-server entry regenerate-token ID [--json] [STORE OPTIONS]
   livegate-server entry set-srt-passphrase ID (PASSPHRASE | - | --clear) [--json] [STORE OPTIONS]
+  livegate-server entry set-outputs ID [--dvr on|off] [--recording on|off] [--json] [STORE OPTIONS]
   livegate-server entry delete ID [--json] [STORE OPTIONS]
       Manage entries. Safe while a server runs on the same data directory;
       it sees every change on the next publish. --json prints the entry with
       its token and every endpoint URL. set-srt-passphrase sets the
       passphrase SRT callers must encrypt with (10 to 79 characters; "-"
       reads it from the first line of stdin, keeping it out of the process
-      list); --clear removes it. Exit status: 0 ok, 1 on error (no such
+      list); --clear removes it. set-outputs switches the entry's DVR window
+      and recording (a running server applies it to the next broadcast; the
+      admin API applies it at once). Exit status: 0 ok, 1 on error (no such
       entry, bad usage, store failure) with a message on stderr.
 
 Store options (server and entry subcommands):
@@ -37,6 +40,10 @@ Store options (server and entry subcommands):
                           written into URLs
   --rtmps-port PORT|off   the same for RTMPS (default 1936; 443 in production)
   --srt-port PORT|off     the same for SRT (default 9000)
+  --http-port PORT|off    the HTTP port for playback (/live, /recordings,
+                          /clips) and the admin API (/api/v1), 0 for an
+                          ephemeral one (default 8080); for the entry
+                          subcommands, the port written into HLS URLs
 
 Server options:
   --rtmp-address ADDR     the RTMP listen address (default 0.0.0.0)
@@ -49,11 +56,35 @@ Server options:
   --srt-latency MS        SRT receiver latency (default 120)
   --srt-pbkeylen BYTES    AES key length for encrypted SRT callers: 16
                           (default), 24 or 32
+  --http-address ADDR     the HTTP listen address (default 0.0.0.0)
+  --admin-key KEY         the admin API's bearer key (16 to 256 printable
+                          characters). Without it the key is read from
+                          DATA_DIR/admin-key, made once (mode 0600) if missing;
+                          the file keeps it out of the process list
   --log-level LEVEL       error, warn, info or debug (default info)
   --revoke-policy POLICY  keep: a regenerated token refuses new publishes only
                           (default); disconnect: it also ends live sessions
                           that used the old token, within a few seconds
   --help                  print this text
+
+Output options (server):
+  --media-dir DIR         where HLS, recordings and clips are written and
+                          served from (default DATA_DIR/media)
+  --no-hls                do not package streams (nothing to play over HTTP)
+  --segment-format FMT    ts (default) or fmp4; HEVC and AV1 always use fmp4
+  --segment-target-ms MS  cut a segment at the first keyframe past MS
+                          (default 2000)
+  --live-segments N       segments in each live playlist (default 6)
+  --dvr-window S          seconds of DVR window kept on disk (default 7200)
+  --recording-rotate S    start a new recording file every S seconds
+                          (default 600)
+  --no-vod-on-stop        do not make an MP4 of each broadcast when it ends
+
+HTTP (when --http-port is not off):
+  GET /live/ID/master.m3u8, /live/ID/master-dvr.m3u8, /live/ID/STREAM/live.m3u8,
+      /live/ID/STREAM/dvr.m3u8 and segments; /recordings/ID/...; /clips/ID/FILE
+  /api/v1/entries[/ID[/token|/srt-passphrase|/outputs|/clips[/N]|/streams/S]]
+      with "Authorization: Bearer KEY"; see the README
 )";
 
 namespace {
@@ -67,15 +98,52 @@ struct Flag {
 };
 
 constexpr Flag kFlags[] = {
-    {"--data-dir", true, Scope::Shared},      {"--public-host", true, Scope::Shared},
-    {"--rtmp-port", true, Scope::Shared},     {"--rtmp-address", true, Scope::Server},
-    {"--log-level", true, Scope::Server},     {"--revoke-policy", true, Scope::Server},
-    {"--name", true, Scope::Entry},           {"--json", false, Scope::Entry},
-    {"--rtmps-port", true, Scope::Shared},    {"--srt-port", true, Scope::Shared},
-    {"--rtmps-address", true, Scope::Server}, {"--srt-address", true, Scope::Server},
-    {"--tls-cert", true, Scope::Server},      {"--tls-key", true, Scope::Server},
-    {"--srt-latency", true, Scope::Server},   {"--srt-pbkeylen", true, Scope::Server},
+    {"--data-dir", true, Scope::Shared},
+    {"--public-host", true, Scope::Shared},
+    {"--rtmp-port", true, Scope::Shared},
+    {"--rtmp-address", true, Scope::Server},
+    {"--log-level", true, Scope::Server},
+    {"--revoke-policy", true, Scope::Server},
+    {"--name", true, Scope::Entry},
+    {"--json", false, Scope::Entry},
+    {"--rtmps-port", true, Scope::Shared},
+    {"--srt-port", true, Scope::Shared},
+    {"--rtmps-address", true, Scope::Server},
+    {"--srt-address", true, Scope::Server},
+    {"--tls-cert", true, Scope::Server},
+    {"--tls-key", true, Scope::Server},
+    {"--srt-latency", true, Scope::Server},
+    {"--srt-pbkeylen", true, Scope::Server},
     {"--clear", false, Scope::Entry},
+    {"--http-port", true, Scope::Shared},
+    {"--http-address", true, Scope::Server},
+    {"--admin-key", true, Scope::Server},
+    {"--media-dir", true, Scope::Server},
+    {"--segment-format", true, Scope::Server},
+    {"--segment-target-ms", true, Scope::Server},
+    {"--live-segments", true, Scope::Server},
+    {"--dvr-window", true, Scope::Server},
+    {"--recording-rotate", true, Scope::Server},
+    {"--no-vod-on-stop", false, Scope::Server},
+    {"--no-hls", false, Scope::Server},
+    {"--dvr", true, Scope::Entry},
+    {"--recording", true, Scope::Entry},
+};
+
+// Numeric flags with their bounds, one row each.
+struct NumberFlag {
+  std::string_view name;
+  std::optional<uint32_t> Options::*field;
+  uint32_t min;
+  uint32_t max;
+  const char *unit;
+};
+
+constexpr NumberFlag kNumberFlags[] = {
+    {"--segment-target-ms", &Options::segment_target_ms, 100, 60000, "milliseconds"},
+    {"--live-segments", &Options::live_segments, 2, 100, "a segment count"},
+    {"--dvr-window", &Options::dvr_window_s, 1, 7 * 24 * 3600, "seconds"},
+    {"--recording-rotate", &Options::recording_rotate_s, 10, 24 * 3600, "seconds"},
 };
 
 const Flag *find_flag(std::string_view name) {
@@ -105,8 +173,23 @@ bool parse_number(std::string_view text, uint32_t &out) {
 
 bool apply(const Flag &flag, std::string_view value, Options &out, std::string &error) {
   const std::string name(flag.name);
+  for (const NumberFlag &number : kNumberFlags) {
+    if (flag.name != number.name) continue;
+    uint32_t parsed = 0;
+    if (!parse_number(value, parsed) || parsed < number.min || parsed > number.max) {
+      error = name + " takes " + number.unit + " from " + std::to_string(number.min) + " to " +
+              std::to_string(number.max) + ", not '" + std::string(value) + "'";
+      return false;
+    }
+    out.*number.field = parsed;
+    return true;
+  }
   if (flag.name == "--json") {
     out.json = true;
+  } else if (flag.name == "--no-hls") {
+    out.hls = false;
+  } else if (flag.name == "--no-vod-on-stop") {
+    out.vod_on_stop = false;
   } else if (flag.name == "--clear") {
     out.clear = true;
   } else if (flag.name == "--name") {
@@ -123,8 +206,11 @@ bool apply(const Flag &flag, std::string_view value, Options &out, std::string &
       error = "--rtmp-port takes a port number from 0 to 65535, not '" + std::string(value) + "'";
       return false;
     }
-  } else if (flag.name == "--rtmps-port" || flag.name == "--srt-port") {
-    int &port = flag.name == "--rtmps-port" ? out.rtmps_port : out.srt_port;
+  } else if (flag.name == "--rtmps-port" || flag.name == "--srt-port" ||
+             flag.name == "--http-port") {
+    int &port = flag.name == "--rtmps-port" ? out.rtmps_port
+                : flag.name == "--srt-port" ? out.srt_port
+                                            : out.http_port;
     if (value == "off") {
       port = -1;
     } else if (!parse_port(value, port)) {
@@ -138,6 +224,31 @@ bool apply(const Flag &flag, std::string_view value, Options &out, std::string &
     out.rtmps_address = std::string(value);
   } else if (flag.name == "--srt-address") {
     out.srt_address = std::string(value);
+  } else if (flag.name == "--http-address") {
+    out.http_address = std::string(value);
+  } else if (flag.name == "--admin-key") {
+    out.admin_key = std::string(value);
+  } else if (flag.name == "--media-dir") {
+    out.media_dir = std::string(value);
+  } else if (flag.name == "--segment-format") {
+    if (value == "ts") {
+      out.segment_format = LG_SEGMENT_TS;
+    } else if (value == "fmp4") {
+      out.segment_format = LG_SEGMENT_FMP4;
+    } else {
+      error = "--segment-format takes ts or fmp4, not '" + std::string(value) + "'";
+      return false;
+    }
+  } else if (flag.name == "--dvr" || flag.name == "--recording") {
+    std::optional<bool> &field = flag.name == "--dvr" ? out.dvr : out.recording;
+    if (value == "on") {
+      field = true;
+    } else if (value == "off") {
+      field = false;
+    } else {
+      error = name + " takes on or off, not '" + std::string(value) + "'";
+      return false;
+    }
   } else if (flag.name == "--tls-cert") {
     out.tls_cert = std::string(value);
   } else if (flag.name == "--tls-key") {
@@ -183,7 +294,8 @@ bool apply(const Flag &flag, std::string_view value, Options &out, std::string &
 bool entry_action_arity(std::string_view action, size_t &arity) {
   if (action == "create" || action == "list") {
     arity = 0;
-  } else if (action == "show" || action == "regenerate-token" || action == "delete") {
+  } else if (action == "show" || action == "regenerate-token" || action == "delete" ||
+             action == "set-outputs") {
     arity = 1;
   } else if (action == "set-srt-passphrase") {
     arity = 2;  // or 1 with --clear
@@ -251,16 +363,16 @@ bool parse_options(std::span<const char *const> args, Options &out, std::string 
     out.mode = Mode::Entry;
     if (positional.size() < 2) {
       error =
-          "entry needs an action: create, list, show, regenerate-token, set-srt-passphrase or "
-          "delete";
+          "entry needs an action: create, list, show, regenerate-token, set-srt-passphrase, "
+          "set-outputs or delete";
       return false;
     }
     out.action = std::string(positional[1]);
     size_t arity = 0;
     if (!entry_action_arity(out.action, arity)) {
       error = "unknown entry action '" + out.action +
-              "' (expected create, list, show, regenerate-token, set-srt-passphrase or "
-              "delete)";
+              "' (expected create, list, show, regenerate-token, set-srt-passphrase, "
+              "set-outputs or delete)";
       return false;
     }
     if (out.action == "set-srt-passphrase" && out.clear) arity = 1;
@@ -292,6 +404,14 @@ bool parse_options(std::span<const char *const> args, Options &out, std::string 
   }
   if (out.clear && out.action != "set-srt-passphrase") {
     error = "--clear is only for entry set-srt-passphrase";
+    return false;
+  }
+  if ((out.dvr || out.recording) && out.action != "set-outputs") {
+    error = "--dvr and --recording are only for entry set-outputs";
+    return false;
+  }
+  if (out.action == "set-outputs" && !out.dvr && !out.recording) {
+    error = "entry set-outputs needs --dvr on|off, --recording on|off or both";
     return false;
   }
   if (out.name && out.action != "create") {

@@ -5,6 +5,7 @@
 #include <span>
 #include <string>
 
+#include "endpoints.h"
 #include "livegate/livegate.h"
 
 namespace lgserver {
@@ -24,6 +25,8 @@ struct Options {
   // the protocol's URLs out.
   int rtmps_port = LG_DEFAULT_RTMPS_PORT;
   int srt_port = LG_DEFAULT_SRT_PORT;
+  // The HTTP port for playback and the admin API (0: ephemeral; -1: off).
+  int http_port = kDefaultHttpPort;
 
   // Server only.
   std::string rtmp_address = "0.0.0.0";
@@ -35,13 +38,28 @@ struct Options {
   uint32_t srt_pbkeylen = 16;
   lg_log_level log_level = LG_LOG_INFO;
   lg_revoke_policy revoke_policy = LG_REVOKE_KEEP;
+  std::string http_address = "0.0.0.0";
+  std::string admin_key;  // empty: read or made in DATA_DIR/admin-key
+
+  // Outputs; unset values keep the library's defaults.
+  std::string media_dir;  // empty: DATA_DIR/media
+  bool hls = true;
+  bool vod_on_stop = true;
+  std::optional<lg_segment_format> segment_format;
+  std::optional<uint32_t> segment_target_ms;
+  std::optional<uint32_t> live_segments;
+  std::optional<uint32_t> dvr_window_s;
+  std::optional<uint32_t> recording_rotate_s;
 
   // Entry subcommands only.
-  std::string action;  // create, list, show, regenerate-token, set-srt-passphrase, delete
+  // create, list, show, regenerate-token, set-srt-passphrase, set-outputs, delete
+  std::string action;
   std::string entry_id;
   std::optional<std::string> name;
   std::optional<std::string> passphrase;  // set-srt-passphrase; none with --clear
   bool clear = false;
+  std::optional<bool> dvr;  // set-outputs; unset keeps the current value
+  std::optional<bool> recording;
   bool json = false;
 };
 

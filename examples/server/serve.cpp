@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -12,9 +13,14 @@
 #include <string>
 #include <string_view>
 
+#include "admin_api.h"
+#include "admin_key.h"
 #include "data_dir.h"
 #include "endpoints.h"
+#include "http_server.h"
 #include "json.h"
+#include "livegate/output.h"
+#include "media_files.h"
 
 namespace lgserver {
 
@@ -119,6 +125,7 @@ void write_audio(JsonWriter &json, const lg_audio_params *audio) {
 // write it, nothing more.
 struct Host {
   Output &output;
+  ClipRegistry &clips;
 
   static void on_log(void *user, lg_log_level level, const char *message) {
     static_cast<Host *>(user)->output.log(level, message ? message : "");
@@ -162,6 +169,39 @@ struct Host {
     json.key("reason").string(reason ? reason : "");
     json.end_object();
     static_cast<Host *>(user)->output.event(json.str());
+  }
+
+  static const char *output_event_name(lg_output_event_type type) {
+    switch (type) {
+      case LG_OUTPUT_SEGMENT:
+        return "segment";
+      case LG_OUTPUT_RECORDING_ROTATED:
+        return "recordingRotated";
+      case LG_OUTPUT_CLIP_READY:
+        return "clipReady";
+      case LG_OUTPUT_STORAGE_ERROR:
+        return "storageError";
+    }
+    return "output";
+  }
+
+  static void on_output(void *user, const lg_output_event *event) {
+    auto *host = static_cast<Host *>(user);
+    host->clips.finished(*event);
+    JsonWriter json;
+    json.begin_object().key("event").string(output_event_name(event->type));
+    json.key("entryId").string_or_null(event->entry_id);
+    json.key("streamName").string_or_null(event->stream_name);
+    json.key("path").string_or_null(event->path && *event->path ? event->path : nullptr);
+    json.key("sequence").number(event->sequence);
+    json.key("durationMs").number(event->duration_ms);
+    json.key("bytes").number(event->bytes);
+    json.key("latencyUs").number(event->latency_us);
+    json.key("clipId").number(event->clip_id);
+    json.key("status").string(lg_status_name(event->status));
+    json.key("reason").string(event->reason ? event->reason : "");
+    json.end_object();
+    host->output.event(json.str());
   }
 };
 
@@ -248,7 +288,14 @@ int serve(const Options &options) {
   if (!check_url_settings(urls, error)) return fail(output, error);
   if (!ensure_data_dir(options.data_dir, error)) return fail(output, error);
 
-  Host host{output};
+  const std::string media_dir = absolute_path(
+      options.media_dir.empty() ? (std::filesystem::path(options.data_dir) / "media").string()
+                                : options.media_dir);
+  if (!ensure_data_dir(media_dir, error)) return fail(output, error);
+
+  // Outlives the server, whose loop thread reports clips into it.
+  ClipRegistry clips;
+  Host host{output, clips};
   lg_server_options server_options;
   lg_server_options_init(&server_options);
   server_options.data_dir = options.data_dir.c_str();
@@ -266,6 +313,14 @@ int serve(const Options &options) {
   server_options.srt_port = options.srt_port;
   server_options.srt_latency_ms = options.srt_latency_ms;
   server_options.srt_pbkeylen = options.srt_pbkeylen;
+  server_options.media_dir = media_dir.c_str();
+  server_options.hls = options.hls ? 1 : 0;
+  server_options.vod_on_stop = options.vod_on_stop ? 1 : 0;
+  if (options.segment_format) server_options.segment_format = *options.segment_format;
+  if (options.segment_target_ms) server_options.segment_target_ms = *options.segment_target_ms;
+  if (options.live_segments) server_options.live_playlist_segments = *options.live_segments;
+  if (options.dvr_window_s) server_options.dvr_window_s = *options.dvr_window_s;
+  if (options.recording_rotate_s) server_options.recording_rotate_s = *options.recording_rotate_s;
   if (options.tls_cert.empty() != options.tls_key.empty()) {
     return fail(output,
                 "--tls-cert and --tls-key go together (or neither, for a self-signed "
@@ -278,6 +333,7 @@ int serve(const Options &options) {
   callbacks.on_publish_start = Host::on_publish_start;
   callbacks.on_publish_reject = Host::on_publish_reject;
   callbacks.on_publish_stop = Host::on_publish_stop;
+  callbacks.on_output = Host::on_output;
 
   lg_server *raw_server = nullptr;
   lg_status rc = lg_server_create(&raw_server, &server_options, &callbacks);
@@ -317,6 +373,50 @@ int serve(const Options &options) {
       lg_server_get_tls_fingerprint(server.get(), fingerprint, sizeof(fingerprint)) == LG_OK;
 
   const std::string data_dir = absolute_path(options.data_dir);
+
+  // HTTP: media files and the admin API. The API needs the port it is
+  // reached on for the URLs it returns, known only once bound, so it is
+  // published to the handler threads after the start; until then (an
+  // instant, before the listening event) the API answers 503.
+  AdminKey admin_key;
+  MediaFiles media(media_dir);
+  std::optional<AdminApi> admin;
+  std::atomic<const AdminApi *> admin_ready{nullptr};
+  std::unique_ptr<HttpServer> http;
+  urls.http_port = -1;
+  if (options.http_port >= 0) {
+    if (!load_admin_key(options.admin_key, data_dir, admin_key, error)) {
+      return fail(output, error);
+    }
+    HttpConfig config;
+    config.address = options.http_address;
+    config.port = options.http_port;
+    auto handler = [&media, &admin_ready](const HttpRequest &request) {
+      if (MediaFiles::handles(request.path)) return media.serve(request);
+      HttpReply reply;
+      reply.header("Content-Type", "text/plain; charset=utf-8");
+      if (AdminApi::handles(request.path)) {
+        if (const AdminApi *api = admin_ready.load(std::memory_order_acquire)) {
+          return api->handle(request);
+        }
+        reply.status = 503;
+        reply.body = "starting\n";
+        return reply;
+      }
+      reply.status = 404;
+      reply.body = "not found\n";
+      return reply;
+    };
+    auto log = [&output](std::string_view message) {
+      output.log(LG_LOG_WARN, "http: " + std::string(message));
+    };
+    http = HttpServer::start(config, std::move(handler), std::move(log), error);
+    if (!http) return fail(output, "cannot start the HTTP server: " + error);
+    urls.http_port = http->port();
+    admin.emplace(server.get(), urls, admin_key.key, options.revoke_policy, clips);
+    admin_ready.store(&*admin, std::memory_order_release);
+  }
+
   {
     JsonWriter json;
     json.begin_object().key("event").string("listening");
@@ -330,7 +430,17 @@ int serve(const Options &options) {
       }
     }
     json.key("tlsFingerprint").string_or_null(have_tls ? fingerprint : nullptr);
+    json.key("http");
+    if (http) {
+      json.number(urls.http_port);
+    } else {
+      json.null();
+    }
+    // Where the admin key is, never the key itself: stdout may be logged.
+    json.key("adminKeyFile")
+        .string_or_null(http && !admin_key.file.empty() ? admin_key.file.c_str() : nullptr);
     json.key("dataDir").string(data_dir);
+    json.key("mediaDir").string(media_dir);
     json.end_object();
     output.event(json.str());
   }
@@ -338,6 +448,13 @@ int serve(const Options &options) {
     output.log(LG_LOG_INFO, std::string("RTMPS certificate SHA-256 fingerprint ") + fingerprint);
   }
   output.log(LG_LOG_INFO, "entries are kept in " + store_path(data_dir));
+  if (http) {
+    output.log(LG_LOG_INFO, "HTTP on port " + std::to_string(urls.http_port) + ": playback under " +
+                                http_base_url(urls) + "/live/, admin API under /api/v1 (key " +
+                                (admin_key.file.empty() ? std::string("from --admin-key")
+                                                        : "in " + admin_key.file) +
+                                ")");
+  }
 
   lg_entry entry{};
   bool created = false;
@@ -360,6 +477,8 @@ int serve(const Options &options) {
   }
   output.log(LG_LOG_INFO,
              std::string("stopping on ") + (signal_number == SIGINT ? "SIGINT" : "SIGTERM"));
+  // HTTP first: its handlers call into the server.
+  http.reset();
   server.reset();
   output.log(LG_LOG_INFO, "stopped");
   return 0;
