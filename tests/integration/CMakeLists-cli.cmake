@@ -9,6 +9,13 @@ if(TARGET livegate-server)
   set_tests_properties("integration: server cli" PROPERTIES
     ENVIRONMENT "LG_SERVER_BIN=$<TARGET_FILE:livegate-server>;PYTHONDONTWRITEBYTECODE=1"
     TIMEOUT 600)
+  # Its HTTP side: the admin API and static delivery of the media directory.
+  add_test(NAME "integration: server http"
+           COMMAND ${Python3_EXECUTABLE} -m unittest -v test_http_api
+           WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/integration)
+  set_tests_properties("integration: server http" PROPERTIES
+    ENVIRONMENT "LG_SERVER_BIN=$<TARGET_FILE:livegate-server>;PYTHONDONTWRITEBYTECODE=1"
+    TIMEOUT 300)
 endif()
 
 # Self-tests of the HLS test helpers: hls_rules (an RFC 8216 playlist checker)

@@ -196,7 +196,7 @@ class LiveGateTestCase(unittest.TestCase):
         log_path = os.path.join(self.tmp, f"server-{len(self._children)}.log")
         server = ServerProcess(
             ["--data-dir", data_dir or self.data_dir, "--rtmp-port", "0",
-             "--rtmps-port", "0", "--srt-port", "0",
+             "--rtmps-port", "0", "--srt-port", "0", "--http-port", "0",
              "--public-host", "127.0.0.1", *args], log_path)
         self._children.append(server)
         self.addCleanup(self._check_output, server)
