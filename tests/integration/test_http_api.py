@@ -12,6 +12,7 @@ import http.client
 import json
 import os
 import shutil
+import socket
 import stat
 import subprocess
 import tempfile
@@ -77,7 +78,18 @@ class HttpTestCase(LiveGateTestCase):
         self.entry = entry
         self.entry_id = entry["entryId"]
         self.key = key
+        self.addCleanup(self._stops_cleanly, server)
         return server
+
+    def _stops_cleanly(self, server):
+        """After every request a test made, the server still stops with 0 and
+        without a sanitizer report (in the ASan+UBSan build)."""
+        if server.proc.poll() is None:
+            code = server.stop()
+            stderr = server.stderr_text()
+            self.assertEqual(code, 0, stderr)
+            self.assertNotIn("Sanitizer", stderr)
+            self.assertNotIn("runtime error", stderr)
 
     def request(self, method, path, body=None, key=None, headers=None, raw=None):
         """One request; never raises for an HTTP error status."""
@@ -191,6 +203,27 @@ class AdminAuthTest(HttpTestCase):
                 server = self.start_server(*args)
                 self.assertEqual(server.proc.wait(timeout=CLI_TIMEOUT), 1)
                 self.assertEqual(server.events, [])
+
+    def test_http_port_in_use_fails(self):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+            port = taken.getsockname()[1]
+            server = self.start_server("--http-port", str(port), "--http-address", "127.0.0.1",
+                                       "--admin-key", KEY)
+            self.assertEqual(server.proc.wait(timeout=CLI_TIMEOUT), 1)
+        self.assertIn("cannot start the HTTP server", server.stderr_text())
+        self.assertEqual(server.events, [])
+
+    def test_help_names_the_http_flags(self):
+        result = subprocess.run([SERVER_BIN, "--help"], stdin=subprocess.DEVNULL,
+                                capture_output=True, text=True, timeout=CLI_TIMEOUT)
+        self.assertEqual(result.returncode, 0)
+        for flag in ("--http-port", "--http-address", "--admin-key", "--media-dir",
+                     "--segment-format", "--segment-target-ms", "--live-segments",
+                     "--dvr-window", "--recording-rotate", "--no-vod-on-stop", "--no-hls",
+                     "set-outputs", "/api/v1"):
+            self.assertIn(flag, result.stdout)
 
     def test_http_off(self):
         server = self.start_server("--http-port", "off")
