@@ -39,13 +39,15 @@ def setUpModule():
     MEDIA["dir"] = tempfile.mkdtemp(prefix="lg-http-media-")
     if not FFMPEG:
         return
-    for name, fmt in (("seg.ts", "mpegts"), ("clip.mp4", "mp4"), ("src.flv", "flv")):
+    for name, fmt, seconds in (("seg.ts", "mpegts", 1), ("clip.mp4", "mp4", 1),
+                               ("src.flv", "flv", 1), ("live.flv", "flv", 3)):
         path = os.path.join(MEDIA["dir"], name)
         subprocess.run(
             [FFMPEG, "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
              "-f", "lavfi", "-i", "testsrc=size=160x120:rate=25",
-             "-t", "1", "-c:v", "libx264", "-preset", "ultrafast", "-g", "25",
-             "-f", fmt, path],
+             "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
+             "-t", str(seconds), "-c:v", "libx264", "-preset", "ultrafast", "-g", "25",
+             "-c:a", "aac", "-shortest", "-f", fmt, path],
             capture_output=True, timeout=CLI_TIMEOUT, check=True)
         MEDIA[name] = path
 
@@ -630,11 +632,77 @@ class StaticDeliveryTest(HttpTestCase):
             capture_output=True, text=True, timeout=CLI_TIMEOUT, check=True).stdout
         probed = json.loads(out)
         self.assertEqual(probed["format"]["format_name"], "mpegts")
-        self.assertEqual([s["codec_name"] for s in probed["streams"]], ["h264"])
+        self.assertEqual([s["codec_name"] for s in probed["streams"]], ["h264", "aac"])
         playlist = f"http://127.0.0.1:{self.http_port}/live/{self.entry_id}/1/live.m3u8"
         out = subprocess.run(
             [FFPROBE, "-v", "error", "-show_entries", "stream=codec_name", "-of", "csv=p=0",
              playlist], capture_output=True, text=True, timeout=CLI_TIMEOUT, check=True).stdout
+        self.assertIn("h264", out)
+
+
+@unittest.skipUnless(FFMPEG and FFPROBE, "needs the ffmpeg and ffprobe programs")
+class PackagedStreamTest(HttpTestCase):
+    """A real publish, packaged by the library and played over HTTP. Skips
+    itself while the library writes no HLS (no segment event)."""
+
+    def test_published_stream_plays_over_http(self):
+        server = self.start_http("--segment-target-ms", "1000")
+        result = subprocess.run(
+            [FFMPEG, "-nostdin", "-hide_banner", "-loglevel", "error", "-re",
+             "-i", MEDIA["live.flv"], "-c", "copy", "-f", "flv",
+             self.entry["primary"]["rtmp"]["ffmpeg"]],
+            stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=CLI_TIMEOUT)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        server.wait_event("publish_stop")
+        try:
+            segment = server.wait_event("segment", timeout=5)
+        except AssertionError:
+            self.skipTest("the library packages no HLS yet")
+        self.assertEqual((segment["entryId"], segment["streamName"]), (self.entry_id, "1"))
+        self.assertTrue(segment["path"].startswith(self.listening["mediaDir"] + os.sep))
+        self.assertGreater(segment["bytes"], 0)
+        self.assertIsInstance(segment["sequence"], int)
+        self.assertEqual(segment["status"], "LG_OK")
+
+        master = self.request("GET", self.entry["hls"]["master"].split(str(self.http_port), 1)[1],
+                              key="")
+        self.assertEqual(master.status, 200)
+        self.assertEqual(master.headers["Content-Type"], "application/vnd.apple.mpegurl")
+        self.assertTrue(master.body.startswith(b"#EXTM3U"))
+        out = subprocess.run(
+            [FFPROBE, "-v", "error", "-show_entries", "stream=codec_name", "-of", "csv=p=0",
+             self.entry["hls"]["master"]],
+            capture_output=True, text=True, timeout=CLI_TIMEOUT, check=True).stdout
+        self.assertIn("h264", out)
+
+        info = self.api("GET", f"/entries/{self.entry_id}/streams/1").json()
+        self.assertFalse(info["live"])
+        self.assertGreaterEqual(info["segmentCount"], 1)
+        self.assertGreaterEqual(info["lastSequence"], segment["sequence"])
+        self.assertTrue(info["liveUrl"].endswith(f"/live/{self.entry_id}/1/live.m3u8"))
+        self.assertEqual(self.request("GET", info["liveUrl"].split(str(self.http_port), 1)[1],
+                                      key="").status, 200)
+
+        reply = self.request("POST", f"/api/v1/entries/{self.entry_id}/clips",
+                             {"stream": "1", "startMs": 0, "endMs": 2000})
+        if reply.status == 501:
+            self.skipTest("the library makes no clips yet")
+        self.assertEqual(reply.status, 202, reply.body)
+        clip = reply.json()
+        ready = server.wait_event("clipReady", timeout=15,
+                                  match=lambda e: e["clipId"] == clip["clipId"])
+        self.assertEqual(ready["status"], "LG_OK", ready)
+        shown = self.api("GET", f"/entries/{self.entry_id}/clips/{clip['clipId']}").json()
+        self.assertEqual((shown["state"], shown["url"]), ("ready", clip["url"]))
+        self.assertGreater(shown["durationMs"], 0)
+        whole = self.request("GET", clip["url"], key="")
+        self.assertEqual((whole.status, whole.headers["Content-Type"]), (200, "video/mp4"))
+        part = self.request("GET", clip["url"], key="", headers={"Range": "bytes=8-15"})
+        self.assertEqual((part.status, part.body), (206, whole.body[8:16]))
+        out = subprocess.run(
+            [FFPROBE, "-v", "error", "-show_entries", "stream=codec_name", "-of", "csv=p=0",
+             f"http://127.0.0.1:{self.http_port}{clip['url']}"],
+            capture_output=True, text=True, timeout=CLI_TIMEOUT, check=True).stdout
         self.assertIn("h264", out)
 
 
