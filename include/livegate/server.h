@@ -128,6 +128,10 @@ typedef struct lg_server_options {
   /* Frame bytes waiting for the output threads; past it frames are dropped
    * (counted in lg_hls_info.frames_dropped) until the next keyframe. Default 64 MiB. */
   uint32_t output_queue_bytes;
+  /* A stream's playlists get EXT-X-ENDLIST once its publish has been gone
+   * this long (players then stop polling); a publish that comes back within
+   * it continues the same playlists. Default 10000. */
+  uint32_t playlist_end_ms;
 } lg_server_options;
 
 /* Fills every field with its default and sets struct_size. */

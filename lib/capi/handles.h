@@ -9,6 +9,7 @@
 #include "ingest/events.h"
 #include "ingest/server.h"
 #include "livegate/store.h"
+#include "pack/packager.h"
 
 struct lg_store {
   std::unique_ptr<lg::auth::Store> owned;  // null when borrowed from a server
@@ -17,9 +18,17 @@ struct lg_store {
   std::unique_ptr<lg::auth::Random> owned_random;
 };
 
+namespace lg::capi {
+struct OutputGate;
+}
+
 struct lg_server {
   std::unique_ptr<lg::ingest::Events> events;
   std::unique_ptr<lg::ingest::Server> server;
+  std::unique_ptr<lg::pack::Packager> packager;  // null with hls off
+  // What the output threads reach the loop (and the host) through; cut
+  // before the server goes away.
+  std::shared_ptr<lg::capi::OutputGate> gate;
   lg_store store;  // borrowed view of the server's store
 };
 

@@ -1,6 +1,10 @@
 #include "livegate/server.h"
 
+#include "livegate/output.h"
+
 #include <cstring>
+#include <filesystem>
+#include <mutex>
 #include <string>
 
 #include "capi/guard.h"
@@ -45,14 +49,48 @@ lg_codec to_c(lg::media::Codec codec) {
   }
 }
 
-// Translates the ingest layer's events into the host's C callbacks.
+// Translates the ingest layer's events into the host's C callbacks, and
+// feeds the packager.
 class CEvents final : public lg::ingest::Events {
  public:
   explicit CEvents(const lg_server_callbacks *cb) {
     std::memset(&cb_, 0, sizeof(cb_));
     if (cb) std::memcpy(&cb_, cb, std::min(cb->struct_size, sizeof(cb_)));
   }
+  void set_packager(lg::pack::Packager *packager) { packager_ = packager; }
+
+  void on_output(const lg::pack::OutputEvent &e) {
+    if (!cb_.on_output) return;
+    lg_output_event c{};
+    switch (e.type) {
+      case lg::pack::OutputEventType::Segment:
+        c.type = LG_OUTPUT_SEGMENT;
+        break;
+      case lg::pack::OutputEventType::RecordingRotated:
+        c.type = LG_OUTPUT_RECORDING_ROTATED;
+        break;
+      case lg::pack::OutputEventType::ClipReady:
+        c.type = LG_OUTPUT_CLIP_READY;
+        break;
+      case lg::pack::OutputEventType::StorageError:
+        c.type = LG_OUTPUT_STORAGE_ERROR;
+        break;
+    }
+    c.entry_id = e.entry_id.c_str();
+    c.stream_name = e.stream_name.c_str();
+    c.path = e.path.c_str();
+    c.sequence = e.sequence;
+    c.duration_ms = e.duration_ms;
+    c.bytes = e.bytes;
+    c.latency_us = e.latency_us;
+    c.clip_id = e.clip_id;
+    c.status = e.status;
+    c.reason = e.reason.c_str();
+    cb_.on_output(cb_.user, &c);
+  }
+
   void on_publish_start(const lg::ingest::PublishInfo &info) override {
+    if (packager_) packager_->on_publish_start(info);
     if (!cb_.on_publish_start) return;
     Converted c(info);
     cb_.on_publish_start(cb_.user, &c.info);
@@ -71,6 +109,7 @@ class CEvents final : public lg::ingest::Events {
   }
   void on_publish_stop(const lg::ingest::PublishInfo &info, const lg::ingest::Stats &stats,
                        lg_status status, std::string_view reason) override {
+    if (packager_) packager_->on_publish_stop(info);
     if (!cb_.on_publish_stop) return;
     Converted c(info);
     lg_session_stats s = stats_to_c(stats);
@@ -78,6 +117,7 @@ class CEvents final : public lg::ingest::Events {
     cb_.on_publish_stop(cb_.user, &c.info, &s, status, why.c_str());
   }
   void on_frame(const lg::ingest::PublishInfo &info, const lg::media::Frame &frame) override {
+    if (packager_) packager_->on_frame(info, frame);
     if (!cb_.on_frame) return;
     // Frames are hot: codec parameters are not re-rendered per frame.
     lg_publish_info c{};
@@ -178,9 +218,39 @@ class CEvents final : public lg::ingest::Events {
   };
 
   lg_server_callbacks cb_;
+  lg::pack::Packager *packager_ = nullptr;
 };
 
 }  // namespace
+
+namespace lg::capi {
+
+struct OutputGate {
+  std::mutex mutex;
+  lg::ingest::Server *server = nullptr;
+  CEvents *events = nullptr;
+
+  // From an output thread: runs `fn` on the loop thread unless the server
+  // is being destroyed by then.
+  template <typename Fn>
+  void post(Fn fn) {
+    std::lock_guard lock(mutex);
+    if (!server) return;
+    server->post([self = shared_from(), fn = std::move(fn)]() mutable {
+      std::lock_guard inner(self->mutex);
+      if (self->server && self->events) fn(*self->server, *self->events);
+    });
+  }
+  void close() {
+    std::lock_guard lock(mutex);
+    server = nullptr;
+    events = nullptr;
+  }
+  std::weak_ptr<OutputGate> weak;
+  std::shared_ptr<OutputGate> shared_from() { return weak.lock(); }
+};
+
+}  // namespace lg::capi
 
 extern "C" {
 
@@ -245,6 +315,7 @@ LG_API void lg_server_options_init(lg_server_options *opts) {
   opts->recording_rotate_s = 600;
   opts->vod_on_stop = 1;
   opts->output_queue_bytes = 64 * 1024 * 1024;
+  opts->playlist_end_ms = 10000;
 }
 
 LG_API lg_status lg_server_create(lg_server **server, const lg_server_options *opts,
@@ -296,16 +367,50 @@ LG_API lg_status lg_server_create(lg_server **server, const lg_server_options *o
     config.srt_pbkeylen = static_cast<int>(o.srt_pbkeylen);
 
     auto handle = std::make_unique<lg_server>();
-    handle->events = std::make_unique<CEvents>(callbacks);
+    auto owned_events = std::make_unique<CEvents>(callbacks);
+    CEvents *events = owned_events.get();
+    handle->events = std::move(owned_events);
+    const std::string config_dir = config.data_dir;
     std::string error;
-    lg_status rc =
-        lg::ingest::Server::create(std::move(config), handle->events.get(), handle->server, error);
+    lg_status rc = lg::ingest::Server::create(std::move(config), events, handle->server, error);
     if (rc != LG_OK) {
       if (o.log) o.log(o.log_user, LG_LOG_ERROR, error.c_str());
       return rc;
     }
     handle->store.store = &handle->server->store();
     handle->store.random = &handle->server->random();
+
+    if (o.hls) {
+      lg::pack::OutputConfig out;
+      out.media_dir = o.media_dir && *o.media_dir
+                          ? std::string(o.media_dir)
+                          : (std::filesystem::path(config_dir) / "media").string();
+      out.format =
+          o.segment_format == LG_SEGMENT_FMP4 ? lg::pack::Format::Fmp4 : lg::pack::Format::Ts;
+      out.segment_target_us = static_cast<int64_t>(pick(o.segment_target_ms, 2000)) * 1000;
+      out.live_segments = pick(o.live_playlist_segments, 6);
+      out.dvr_window_us = static_cast<int64_t>(pick(o.dvr_window_s, 7200)) * 1000000;
+      out.recording_rotate_us = static_cast<int64_t>(pick(o.recording_rotate_s, 600)) * 1000000;
+      out.vod_on_stop = o.vod_on_stop != 0;
+      out.queue_bytes = pick(o.output_queue_bytes, 64 * 1024 * 1024);
+      out.end_after_ms = pick(o.playlist_end_ms, 10000);
+      auto gate = std::make_shared<lg::capi::OutputGate>();
+      gate->weak = gate;
+      gate->server = handle->server.get();
+      gate->events = events;
+      handle->gate = gate;
+      handle->packager = std::make_unique<lg::pack::Packager>(
+          std::move(out), handle->server->store(),
+          [gate](lg::pack::OutputEvent e) {
+            gate->post([e = std::move(e)](lg::ingest::Server &, CEvents &ev) { ev.on_output(e); });
+          },
+          [gate](lg_log_level level, std::string message) {
+            gate->post([level, message = std::move(message)](lg::ingest::Server &srv, CEvents &) {
+              srv.log().log(level, "{}", message);
+            });
+          });
+      events->set_packager(handle->packager.get());
+    }
     *server = handle.release();
     return LG_OK;
   });
@@ -316,7 +421,11 @@ LG_API lg_status lg_server_start(lg_server *server) {
     if (!server) return LG_E_INVALID_ARG;
     std::string error;
     lg_status rc = server->server->start(error);
-    if (rc != LG_OK) server->server->log().error("{}", error);
+    if (rc != LG_OK) {
+      server->server->log().error("{}", error);
+      return rc;
+    }
+    if (server->packager) server->packager->start();
     return rc;
   });
 }
@@ -324,6 +433,10 @@ LG_API lg_status lg_server_start(lg_server *server) {
 LG_API void lg_server_destroy(lg_server *server) {
   if (!server) return;
   try {
+    // The output threads finish what is queued (closing live segments and
+    // recordings) and report nothing more; then the loop goes.
+    if (server->packager) server->packager->stop();
+    if (server->gate) server->gate->close();
     lg::ingest::Server::destroy(std::move(server->server));
   } catch (...) {
   }

@@ -5,6 +5,7 @@
 #include <uv.h>
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -88,6 +89,8 @@ class Server {
   Events &events() { return *events_; }
   bool quiet() const { return destroyed_; }
   uv_loop_t *uv() { return loop_.uv(); }
+  // Runs `fn` on the loop thread (from any thread); dropped once stopping.
+  void post(std::function<void()> fn) { loop_.post(std::move(fn)); }
   uint64_t next_session_id() { return ++last_session_id_; }
   void request_publish(Connection &conn);
   void release_publish(Connection &conn);

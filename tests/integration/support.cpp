@@ -188,6 +188,7 @@ TestServer::TestServer(std::function<void(lg_server_options &)> tweak,
   cb.on_publish_stop = &TestServer::cb_stop;
   cb.on_frame = &TestServer::cb_frame;
   cb.on_authorize = &TestServer::cb_authorize;
+  cb.on_output = &TestServer::cb_output;
   if (tweak_callbacks) tweak_callbacks(cb);
   if (lg_server_create(&server_, &opts, &cb) != LG_OK) {
     throw std::runtime_error("lg_server_create failed");
@@ -359,6 +360,17 @@ void TestServer::cb_frame(void *user, const lg_publish_info *info, const lg_fram
                                     frame->keyframe != 0, frame->size});
   }
   self->cv_.notify_all();  // a test may wait for a number of frames
+}
+
+void TestServer::cb_output(void *user, const lg_output_event *e) {
+  auto *self = static_cast<TestServer *>(user);
+  {
+    std::lock_guard lock(self->mutex_);
+    self->events_.outputs.push_back({e->type, e->entry_id, e->stream_name, e->path, e->reason,
+                                     e->sequence, e->bytes, e->clip_id, e->duration_ms,
+                                     e->latency_us, e->status});
+  }
+  self->cv_.notify_all();
 }
 
 void TestServer::cb_authorize(void *user, const lg_auth_request *request) {

@@ -103,6 +103,14 @@ struct Events {
   std::vector<Reject> rejects;
   std::vector<Stop> stops;
   std::vector<FrameRec> frames;
+  struct Output {
+    lg_output_event_type type;
+    std::string entry_id, stream_name, path, reason;
+    uint64_t sequence, bytes, clip_id;
+    int64_t duration_ms, latency_us;
+    lg_status status;
+  };
+  std::vector<Output> outputs;
   std::vector<lg_auth_request> auth;  // pointers inside are not kept
   std::vector<std::string> auth_tokens;
 };
@@ -155,6 +163,7 @@ class TestServer {
                       lg_status status, const char *reason);
   static void cb_frame(void *user, const lg_publish_info *info, const lg_frame *frame);
   static void cb_authorize(void *user, const lg_auth_request *request);
+  static void cb_output(void *user, const lg_output_event *event);
   static void cb_log(void *user, lg_log_level level, const char *message);
 
   TempDir dir_;

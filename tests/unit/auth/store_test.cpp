@@ -106,7 +106,7 @@ TEST_CASE("auth::Store creates the file, schema and WAL journal", "[auth][store]
   RawDb raw(path);
   CHECK(raw.text("PRAGMA journal_mode;") == "wal");
   CHECK(raw.text("PRAGMA user_version;") == std::to_string(Store::schema_version()));
-  CHECK(Store::schema_version() == 2);
+  CHECK(Store::schema_version() == 3);
   CHECK(raw.text("SELECT count(*) FROM pragma_table_info('entries') WHERE name = "
                  "'srt_passphrase';") == "1");
 }
@@ -450,9 +450,17 @@ TEST_CASE("auth::Store migrates a version 1 database", "[auth][store]") {
   CHECK(got.created_at_ms == 1000);
   CHECK(got.updated_at_ms == 2000);
   CHECK_FALSE(got.srt_passphrase.has_value());
+  // Outputs are on for entries that predate them.
+  CHECK(got.dvr);
+  CHECK(got.recording);
   REQUIRE(store->set_srt_passphrase("1_oldentry", "migrated-ok") == LG_OK);
+  REQUIRE(store->set_outputs("1_oldentry", false, true) == LG_OK);
+  REQUIRE(store->get_entry("1_oldentry", got) == LG_OK);
+  CHECK_FALSE(got.dvr);
+  CHECK(got.recording);
+  CHECK(store->set_outputs("1_nothere0", true, true) == LG_E_NOT_FOUND);
   RawDb raw(path);
-  CHECK(raw.text("PRAGMA user_version;") == "2");
+  CHECK(raw.text("PRAGMA user_version;") == "3");
 }
 
 TEST_CASE("auth::Store refuses what it cannot use", "[auth][store]") {

@@ -1,0 +1,50 @@
+// The few file operations outputs need, each reporting errno as text. Run on
+// the output threads only: every one of them may block on the disk.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace lg::pack {
+
+// mkdir -p; false with the reason.
+bool make_dirs(const std::string &path, std::string &error);
+// Writes `parts` to `path` + ".tmp" and renames it over `path`, so a reader
+// sees the old file or the new one, never a partial one.
+bool write_atomically(const std::string &path, std::span<const std::span<const uint8_t>> parts,
+                      std::string &error);
+bool write_atomically(const std::string &path, std::string_view text, std::string &error);
+bool read_file(const std::string &path, std::string &out, size_t max_bytes);
+// Removes a file; a missing one is not an error.
+void remove_file(const std::string &path);
+bool file_exists(const std::string &path);
+// Names in `dir` that are `{n}{suffix}`, sorted by n.
+std::vector<uint64_t> numbered_files(const std::string &dir, std::string_view suffix);
+// Subfolder names of `dir`, sorted.
+std::vector<std::string> subdirectories(const std::string &dir);
+
+// A file opened for appending, closed on destruction.
+class AppendFile {
+ public:
+  AppendFile() = default;
+  ~AppendFile();
+  AppendFile(AppendFile &&other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
+  AppendFile &operator=(AppendFile &&other) noexcept;
+  AppendFile(const AppendFile &) = delete;
+  AppendFile &operator=(const AppendFile &) = delete;
+
+  bool open(const std::string &path, std::string &error);
+  // Writes all of `data` (retrying short writes) or says why not.
+  bool append(std::span<const uint8_t> data, std::string &error);
+  void close();
+  bool is_open() const { return fd_ >= 0; }
+  uint64_t size() const { return size_; }
+
+ private:
+  int fd_ = -1;
+  uint64_t size_ = 0;
+};
+
+}  // namespace lg::pack

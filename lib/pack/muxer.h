@@ -1,0 +1,68 @@
+// One stream's container writer: media::Frames in, MPEG-TS or fragmented-MP4
+// bytes out, through libavformat writing into memory. The packager cuts the
+// byte stream into segments: everything output before flush() belongs to the
+// segment that is ending.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "media/frame.h"
+
+struct AVFormatContext;
+struct AVIOContext;
+
+namespace lg::pack {
+
+enum class Format { Ts, Fmp4 };
+
+class Muxer {
+ public:
+  // A muxer for a stream with the given tracks (codec Unknown: no such
+  // track). Null, with the reason in `error`, if libavformat refuses them.
+  static std::unique_ptr<Muxer> create(Format format, const media::VideoParams &video,
+                                       const media::AudioParams &audio, std::string &error);
+  ~Muxer();
+  Muxer(const Muxer &) = delete;
+  Muxer &operator=(const Muxer &) = delete;
+
+  Format format() const { return format_; }
+  bool has_video() const { return video_index_ >= 0; }
+  bool has_audio() const { return audio_index_ >= 0; }
+  // fMP4: the initialisation segment (ftyp + moov). Empty for MPEG-TS.
+  const std::vector<uint8_t> &init_segment() const { return init_; }
+
+  // Marks the start of a segment: MPEG-TS repeats its PAT and PMT there so
+  // that every segment decodes on its own.
+  void begin_segment();
+  // Writes one frame at `dts_us`/`pts_us` on the output timeline. False
+  // with the reason if libavformat failed (the frame is lost, the muxer
+  // stays usable).
+  bool write(const media::Frame &frame, int64_t dts_us, int64_t pts_us, std::string &error);
+  // Pushes out everything buffered (interleaving queues, partial PES,
+  // the pending fragment), so output() holds every frame written so far.
+  void flush();
+  // The bytes output since the last take().
+  std::vector<uint8_t> take();
+
+ private:
+  struct Key {};
+
+ public:
+  Muxer(Key, Format format) : format_(format) {}
+
+ private:
+  static int on_write(void *opaque, uint8_t *buf, int size);
+
+  Format format_;
+  AVFormatContext *ctx_ = nullptr;
+  AVIOContext *io_ = nullptr;
+  int video_index_ = -1;
+  int audio_index_ = -1;
+  std::vector<uint8_t> out_;
+  std::vector<uint8_t> init_;
+};
+
+}  // namespace lg::pack

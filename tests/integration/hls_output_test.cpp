@@ -1,0 +1,324 @@
+// Outputs of a live stream: HLS live and DVR playlists, recordings, clips,
+// read back with the real ffprobe from the files the server wrote.
+#include <sys/mount.h>
+
+#include <catch2/catch.hpp>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "integration/support.h"
+
+using namespace lgtest;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string slurp(const std::string &path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+std::vector<double> extinf_durations(const std::string &playlist) {
+  std::vector<double> out;
+  std::istringstream in(playlist);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("#EXTINF:", 0) == 0) out.push_back(std::stod(line.substr(8)));
+  }
+  return out;
+}
+
+uint64_t media_sequence(const std::string &playlist) {
+  const auto at = playlist.find("#EXT-X-MEDIA-SEQUENCE:");
+  return at == std::string::npos ? 0 : std::stoull(playlist.substr(at + 22));
+}
+
+size_t count(const std::string &text, const std::string &what) {
+  size_t n = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+// Media duration of a file as ffprobe reads it, in seconds.
+double probe_duration(const std::string &path) {
+  std::string out;
+  run({"ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", path}, 30s,
+      &out);
+  return out.empty() ? -1 : std::stod(out);
+}
+
+std::vector<std::string> ffmpeg_publish(const std::string &src, const std::string &url) {
+  return {"ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-i",
+          src,      "-c",           "copy",      "-f",    "flv",      url};
+}
+
+void publish(TestServer &server, const lg_entry &e, const Source &src, TempDir &tmp,
+             const std::string &stream = "1") {
+  Process ff(
+      ffmpeg_publish(src.path, server.url_for(LG_SCHEME_RTMP, e, LG_ROLE_PRIMARY, stream.c_str())),
+      tmp.file("ff-" + stream + ".log"));
+  REQUIRE(ff.wait(60s) == std::optional<int>(0));
+}
+
+// Waits until the playlist ends, as it does once its publish is gone.
+bool wait_ended(const std::string &playlist) {
+  for (int i = 0; i < 100; ++i) {
+    if (slurp(playlist).find("#EXT-X-ENDLIST") != std::string::npos) return true;
+    std::this_thread::sleep_for(100ms);
+  }
+  return false;
+}
+
+void quick_end(lg_server_options &o) {
+  o.playlist_end_ms = 1;
+}
+
+bool has_output(const Events &ev, lg_output_event_type type, const std::string &stream = "") {
+  for (const auto &o : ev.outputs) {
+    if (o.type == type && (stream.empty() || o.stream_name == stream)) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("a published stream becomes HLS with every frame, a recording and a VOD", "[hls]") {
+  const Source &src = test_source(7);
+  TestServer server(quick_end);
+  lg_entry e = server.create_entry();
+  TempDir tmp;
+  publish(server, e, src, tmp);
+  REQUIRE(
+      server.wait_for([](const Events &ev) { return has_output(ev, LG_OUTPUT_CLIP_READY); }, 60s));
+  Events ev = server.snapshot();
+  INFO(server.log_text());
+
+  const std::string hls = server.data_dir() + "/media/" + e.id + "/hls";
+  REQUIRE(wait_ended(hls + "/1/live.m3u8"));
+  REQUIRE(wait_ended(hls + "/1/dvr.m3u8"));
+  const std::string dvr = slurp(hls + "/1/dvr.m3u8");
+  const std::string live = slurp(hls + "/1/live.m3u8");
+  const std::string master = slurp(hls + "/master.m3u8");
+  INFO(dvr << master);
+  // 7 s at a 1 s GOP cut around 2 s: 2, 2, 2, 1.
+  const auto durations = extinf_durations(dvr);
+  REQUIRE(durations.size() == 4);
+  double total = 0;
+  for (double d : durations) total += d;
+  CHECK(total == Approx(7.0).margin(1.0 / 30));
+  CHECK(durations[0] == Approx(2.0).margin(0.001));
+  CHECK(live.find("#EXT-X-TARGETDURATION:2\n") != std::string::npos);
+  CHECK(count(dvr, "#EXT-X-DISCONTINUITY\n") == 0);
+  CHECK(count(dvr, "#EXT-X-PROGRAM-DATE-TIME:") == 4);
+  CHECK(master.find("CODECS=\"avc1.") != std::string::npos);
+  CHECK(master.find(",mp4a.40.2\",RESOLUTION=320x240") != std::string::npos);
+  CHECK(master.find("\n1/live.m3u8\n") != std::string::npos);
+  CHECK(slurp(hls + "/master-dvr.m3u8").find("\n1/dvr.m3u8\n") != std::string::npos);
+
+  // Every frame, read the way a player reads it.
+  CHECK(count_frames(hls + "/1/dvr.m3u8", "v:0") == src.video_frames);
+  CHECK(count_frames(hls + "/1/dvr.m3u8", "a:0") >= src.audio_frames - 1);
+
+  size_t segments = 0;
+  for (const auto &o : ev.outputs) {
+    if (o.type != LG_OUTPUT_SEGMENT) continue;
+    CHECK(o.entry_id == e.id);
+    CHECK(fs::exists(o.path));
+    CHECK(o.bytes == fs::file_size(o.path));
+    CHECK(o.latency_us >= 0);
+    CHECK(o.sequence == segments++);
+  }
+  CHECK(segments == 4);
+
+  // The recording and the broadcast's VOD: every frame, moov first.
+  lg_hls_info info{};
+  info.struct_size = sizeof(info);
+  REQUIRE(lg_server_get_hls_info(server.get(), e.id, "1", &info) == LG_OK);
+  CHECK(info.live == 0);
+  CHECK(info.segment_count == 4);
+  CHECK(info.first_sequence == 0);
+  CHECK(info.last_sequence == 3);
+  CHECK(info.window_ms == Approx(7000).margin(40));
+  CHECK(info.peak_bandwidth_bps > 0);
+  const std::string rec = server.data_dir() + "/media/" + e.id + "/recordings/1/";
+  REQUIRE(std::strlen(info.broadcast) == 16);
+  CHECK(count_frames(rec + info.broadcast + "/0.ts", "v:0") == src.video_frames);
+  const std::string vod = rec + info.broadcast + ".mp4";
+  bool vod_event = false;
+  for (const auto &o : ev.outputs) {
+    if (o.type == LG_OUTPUT_CLIP_READY) {
+      CHECK(o.status == LG_OK);
+      CHECK(o.clip_id == 0);
+      CHECK(o.path == vod);
+      vod_event = true;
+    }
+  }
+  CHECK(vod_event);
+  CHECK(count_frames(vod, "v:0") == src.video_frames);
+  const std::string head = slurp(vod).substr(0, 4096);
+  CHECK(head.find("moov") != std::string::npos);
+  CHECK(has_output(ev, LG_OUTPUT_RECORDING_ROTATED));
+}
+
+TEST_CASE("a clip of [t0, t1] starts at the keyframe before t0 and plays", "[hls][clip]") {
+  const Source &src = test_source(7);
+  TestServer server;
+  lg_entry e = server.create_entry();
+  TempDir tmp;
+  publish(server, e, src, tmp);
+  REQUIRE(server.wait_for([](const Events &ev) { return !ev.stops.empty(); }, 60s));
+
+  lg_clip_request req{};
+  req.struct_size = sizeof(req);
+  req.entry_id = e.id;
+  req.stream_name = "1";
+  req.start_ms = 2500;
+  req.end_ms = 5000;
+  uint64_t id = 0;
+  REQUIRE(lg_server_request_clip(server.get(), &req, &id) == LG_OK);
+  REQUIRE(id != 0);
+  REQUIRE(server.wait_for(
+      [id](const Events &ev) {
+        for (const auto &o : ev.outputs) {
+          if (o.type == LG_OUTPUT_CLIP_READY && o.clip_id == id) return true;
+        }
+        return false;
+      },
+      60s));
+  Events ev = server.snapshot();
+  for (const auto &o : ev.outputs) {
+    if (o.type != LG_OUTPUT_CLIP_READY || o.clip_id != id) continue;
+    INFO(o.reason);
+    REQUIRE(o.status == LG_OK);
+    CHECK(o.path == server.data_dir() + "/media/" + e.id + "/clips/" + std::to_string(id) + ".mp4");
+    // From the keyframe at 2 s to 5 s: 3 s, 90 frames at 30 fps.
+    CHECK(count_frames(o.path, "v:0") == Approx(90).margin(1));
+    CHECK(probe_duration(o.path) == Approx(3.0).margin(0.1));
+  }
+
+  req.start_ms = 5000;
+  req.end_ms = 4000;
+  CHECK(lg_server_request_clip(server.get(), &req, &id) == LG_E_INVALID_ARG);
+  req.start_ms = 0;
+  req.end_ms = -1;
+  req.stream_name = "nothing";
+  CHECK(lg_server_request_clip(server.get(), &req, &id) == LG_E_NOT_FOUND);
+  req.stream_name = "../../etc";
+  CHECK(lg_server_request_clip(server.get(), &req, &id) == LG_E_INVALID_ARG);
+}
+
+TEST_CASE("after a restart the DVR playlist continues where it stopped", "[hls][restart]") {
+  const Source &src = test_source(5);
+  TempDir data;
+  const std::string dir = data.file("data");
+  auto same_dir = [&](lg_server_options &o) {
+    o.data_dir = dir.c_str();
+    o.playlist_end_ms = 1;
+  };
+  TempDir tmp;
+  std::string id;
+  std::string before;
+  {
+    TestServer server(same_dir);
+    lg_entry e = server.create_entry();
+    id = e.id;
+    publish(server, e, src, tmp);
+    REQUIRE(server.wait_for([](const Events &ev) { return !ev.stops.empty(); }, 60s));
+    before = slurp(dir + "/media/" + id + "/hls/1/dvr.m3u8");
+  }
+  const size_t old_segments = extinf_durations(before).size();
+  REQUIRE(old_segments == 3);
+  TestServer server(same_dir);
+  lg_entry e{};
+  e.struct_size = sizeof(e);
+  REQUIRE(lg_store_get_entry(lg_server_get_store(server.get()), &e, id.c_str()) == LG_OK);
+  // The window is served before anything new is published.
+  lg_hls_info info{};
+  info.struct_size = sizeof(info);
+  // The output thread reads the disk back as it starts.
+  for (int i = 0; i < 100 && lg_server_get_hls_info(server.get(), id.c_str(), "1", &info) != LG_OK;
+       ++i) {
+    std::this_thread::sleep_for(100ms);
+  }
+  REQUIRE(lg_server_get_hls_info(server.get(), id.c_str(), "1", &info) == LG_OK);
+  CHECK(info.segment_count == old_segments);
+  publish(server, e, src, tmp);
+  REQUIRE(server.wait_for([](const Events &ev) { return !ev.stops.empty(); }, 60s));
+  REQUIRE(wait_ended(dir + "/media/" + id + "/hls/1/dvr.m3u8"));
+  const std::string after = slurp(dir + "/media/" + id + "/hls/1/dvr.m3u8");
+  INFO(before << "---\n" << after);
+  CHECK(media_sequence(after) == 0);
+  CHECK(extinf_durations(after).size() == old_segments * 2);
+  CHECK(after.find(before.substr(before.find("#EXT-X-PROGRAM-DATE-TIME")).substr(0, 40)) !=
+        std::string::npos);
+  CHECK(count(after, "#EXT-X-DISCONTINUITY\n") == 1);
+  CHECK(after.find("\n3.ts\n") != std::string::npos);
+  CHECK(count_frames(dir + "/media/" + id + "/hls/1/dvr.m3u8", "v:0") == 2 * src.video_frames);
+}
+
+TEST_CASE("a full disk stops one entry's recording with an event; the other keeps going",
+          "[hls][storage]") {
+  if (geteuid() != 0) {
+    WARN("not root: cannot mount a size-limited tmpfs; test not exercised");
+    return;
+  }
+  const Source &src = test_source(7);
+  TempDir data;
+  const std::string dir = data.file("data");
+  auto same_dir = [&](lg_server_options &o) {
+    o.data_dir = dir.c_str();
+    o.playlist_end_ms = 1;
+  };
+  TestServer server(same_dir);
+  lg_entry full = server.create_entry("full");
+  lg_entry fine = server.create_entry("fine");
+  const std::string limited = dir + "/media/" + full.id + "/recordings";
+  fs::create_directories(limited);
+  if (::mount("tmpfs", limited.c_str(), "tmpfs", 0, "size=256k") != 0) {
+    WARN("cannot mount tmpfs here: test not exercised");
+    return;
+  }
+  struct Unmount {
+    std::string path;
+    ~Unmount() { ::umount2(path.c_str(), MNT_DETACH); }
+  } unmount{limited};
+  TempDir tmp;
+  Process a(ffmpeg_publish(src.path, server.url_for(LG_SCHEME_RTMP, full)), tmp.file("a.log"));
+  Process b(ffmpeg_publish(src.path, server.url_for(LG_SCHEME_RTMP, fine)), tmp.file("b.log"));
+  REQUIRE(a.wait(60s) == std::optional<int>(0));
+  REQUIRE(b.wait(60s) == std::optional<int>(0));
+  REQUIRE(server.wait_for([](const Events &ev) { return ev.stops.size() == 2; }, 60s));
+  REQUIRE(server.wait_for(
+      [&](const Events &ev) {
+        for (const auto &o : ev.outputs) {
+          if (o.type == LG_OUTPUT_CLIP_READY && o.entry_id == fine.id) return true;
+        }
+        return false;
+      },
+      60s));
+  Events ev = server.snapshot();
+  size_t errors = 0;
+  for (const auto &o : ev.outputs) {
+    if (o.type != LG_OUTPUT_STORAGE_ERROR) continue;
+    CHECK(o.entry_id == std::string(full.id));
+    CHECK(o.status == LG_E_IO);
+    CHECK(o.reason.find("No space left on device") != std::string::npos);
+    ++errors;
+  }
+  CHECK(errors >= 1);
+  // Both entries' HLS is complete; the other entry's recording too.
+  for (const lg_entry *e : {&full, &fine}) {
+    REQUIRE(wait_ended(dir + "/media/" + e->id + "/hls/1/dvr.m3u8"));
+    CHECK(count_frames(dir + "/media/" + e->id + "/hls/1/dvr.m3u8", "v:0") == src.video_frames);
+  }
+  lg_hls_info info{};
+  info.struct_size = sizeof(info);
+  REQUIRE(lg_server_get_hls_info(server.get(), fine.id, "1", &info) == LG_OK);
+  CHECK(count_frames(dir + "/media/" + fine.id + "/recordings/1/" + info.broadcast + ".mp4",
+                     "v:0") == src.video_frames);
+}
