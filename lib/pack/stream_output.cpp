@@ -214,7 +214,9 @@ void StreamOutput::frame(const media::Frame &frame, int64_t arrival_us, int64_t 
     const bool continues = !playlist_.empty() || timeline_end_us_ > 0;
     offset_us_ = (continues ? timeline_end_us_ : 0) - frame.dts_us;
     have_offset_ = true;
-    wall_anchor_ms_ = now_ms - (frame.dts_us + offset_us_) / 1000;
+    // Program date-time never goes back, even after a publish that ran
+    // faster than real time.
+    wall_anchor_ms_ = std::max(wall_anchor_ms_, now_ms - (frame.dts_us + offset_us_) / 1000);
   }
   const int64_t dts = frame.dts_us + offset_us_;
   const int64_t pts = frame.pts_us + offset_us_;

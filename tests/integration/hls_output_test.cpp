@@ -2,6 +2,7 @@
 // read back with the real ffprobe from the files the server wrote.
 #include <sys/mount.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstring>
 #include <filesystem>
@@ -321,4 +322,176 @@ TEST_CASE("a full disk stops one entry's recording with an event; the other keep
   REQUIRE(lg_server_get_hls_info(server.get(), fine.id, "1", &info) == LG_OK);
   CHECK(count_frames(dir + "/media/" + fine.id + "/recordings/1/" + info.broadcast + ".mp4",
                      "v:0") == src.video_frames);
+}
+
+namespace {
+
+// `src` re-encoded at another size, as an encoder whose settings changed.
+Source rescaled(const Source &src, const std::string &path, const std::string &size) {
+  std::string log;
+  const int rc =
+      run({"ffmpeg", "-hide_banner",  "-loglevel", "error",   "-y",      "-i",        src.path,
+           "-vf",    "scale=" + size, "-c:v",      "libx264", "-preset", "ultrafast", "-g",
+           "30",     "-pix_fmt",      "yuv420p",   "-c:a",    "copy",    path},
+          120s, &log);
+  if (rc != 0) throw std::runtime_error("cannot rescale: " + log);
+  Source out;
+  out.path = path;
+  out.video_frames = count_frames(path, "v:0");
+  out.audio_frames = count_frames(path, "a:0");
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("fMP4 segments carry an init segment, and new codec parameters start a new one",
+          "[hls][fmp4]") {
+  const Source &src = test_source(5);
+  TempDir tmp;
+  const Source big = rescaled(src, tmp.file("big.flv"), "640:360");
+  TestServer server([](lg_server_options &o) {
+    o.segment_format = LG_SEGMENT_FMP4;
+    o.playlist_end_ms = 1;
+  });
+  lg_entry e = server.create_entry();
+  publish(server, e, src, tmp);
+  REQUIRE(server.wait_for([](const Events &ev) { return ev.stops.size() == 1; }, 60s));
+  publish(server, e, big, tmp);
+  REQUIRE(server.wait_for([](const Events &ev) { return ev.stops.size() == 2; }, 60s));
+  const std::string hls = server.data_dir() + "/media/" + e.id + "/hls";
+  REQUIRE(wait_ended(hls + "/1/dvr.m3u8"));
+  const std::string dvr = slurp(hls + "/1/dvr.m3u8");
+  INFO(dvr << server.log_text());
+  CHECK(dvr.find("#EXT-X-VERSION:6\n") != std::string::npos);
+  CHECK(dvr.find("#EXT-X-MAP:URI=\"init-0.mp4\"\n") != std::string::npos);
+  CHECK(dvr.find("#EXT-X-MAP:URI=\"init-1.mp4\"\n") != std::string::npos);
+  CHECK(dvr.find("\n0.m4s\n") != std::string::npos);
+  // The size changed between the publishes: one discontinuity, there.
+  CHECK(count(dvr, "#EXT-X-DISCONTINUITY\n") == 1);
+  CHECK(dvr.find("#EXT-X-DISCONTINUITY\n#EXT-X-MAP:URI=\"init-1.mp4\"") != std::string::npos);
+  CHECK(fs::exists(hls + "/1/init-0.mp4"));
+  // Each init segment with its media segments is a whole fragmented MP4.
+  // (ffmpeg's HLS reader does not apply a new init segment's parameters,
+  // so the two parts are checked one by one.)
+  auto joined = [&](const std::string &name, std::initializer_list<const char *> parts) {
+    std::ofstream out(tmp.file(name), std::ios::binary);
+    for (const char *p : parts) out << slurp(hls + "/1/" + p);
+    return tmp.file(name);
+  };
+  CHECK(count_frames(joined("a.mp4", {"init-0.mp4", "0.m4s", "1.m4s", "2.m4s"}), "v:0") ==
+        src.video_frames);
+  CHECK(count_frames(joined("b.mp4", {"init-1.mp4", "3.m4s", "4.m4s", "5.m4s"}), "v:0") ==
+        big.video_frames);
+  // Program date-time rises across the publishes though they ran faster
+  // than real time.
+  std::vector<std::string> dates;
+  for (size_t at = dvr.find("DATE-TIME:"); at != std::string::npos;
+       at = dvr.find("DATE-TIME:", at + 1)) {
+    dates.push_back(dvr.substr(at + 10, 24));
+  }
+  CHECK(std::is_sorted(dates.begin(), dates.end()));
+  CHECK(slurp(hls + "/master.m3u8").find("RESOLUTION=640x360") != std::string::npos);
+
+  lg_hls_info info{};
+  info.struct_size = sizeof(info);
+  REQUIRE(lg_server_get_hls_info(server.get(), e.id, "1", &info) == LG_OK);
+  CHECK(info.format == LG_SEGMENT_FMP4);
+  const std::string rec =
+      server.data_dir() + "/media/" + e.id + "/recordings/1/" + info.broadcast + "/0.mp4";
+  CHECK(count_frames(rec, "v:0") == big.video_frames);
+}
+
+TEST_CASE("the same encoder publishing again continues the playlist without a discontinuity",
+          "[hls]") {
+  const Source &src = test_source(4);
+  TestServer server(quick_end);
+  lg_entry e = server.create_entry();
+  TempDir tmp;
+  publish(server, e, src, tmp);
+  REQUIRE(server.wait_for([](const Events &ev) { return ev.stops.size() == 1; }, 60s));
+  publish(server, e, src, tmp);
+  REQUIRE(server.wait_for([](const Events &ev) { return ev.stops.size() == 2; }, 60s));
+  const std::string dvr_path = server.data_dir() + "/media/" + e.id + "/hls/1/dvr.m3u8";
+  REQUIRE(wait_ended(dvr_path));
+  const std::string dvr = slurp(dvr_path);
+  INFO(dvr);
+  CHECK(count(dvr, "#EXT-X-DISCONTINUITY\n") == 0);
+  CHECK(count_frames(dvr_path, "v:0") == 2 * src.video_frames);
+  // Output timestamps run on across the publishes.
+  std::string out;
+  run({"ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "packet=dts_time",
+       "-of", "csv=p=0", dvr_path},
+      60s, &out);
+  std::istringstream lines(out);
+  std::string line;
+  double last = -1;
+  int backwards = 0, n = 0;
+  while (std::getline(lines, line)) {
+    if (line.empty()) continue;
+    const double t = std::stod(line);
+    if (t <= last) ++backwards;
+    last = t;
+    ++n;
+  }
+  CHECK(n == 2 * src.video_frames);
+  CHECK(backwards == 0);
+  CHECK(last == Approx(2 * 4.0 - 1.0 / 30).margin(0.2));
+}
+
+TEST_CASE("an entry's DVR and recording can be switched off", "[hls]") {
+  const Source &src = test_source(4);
+  TestServer server(quick_end);
+  lg_entry e = server.create_entry();
+  REQUIRE(lg_server_set_outputs(server.get(), e.id, 0, 0) == LG_OK);
+  CHECK(lg_server_set_outputs(server.get(), "1_missing0", 0, 0) == LG_E_NOT_FOUND);
+  lg_entry got{};
+  got.struct_size = sizeof(got);
+  REQUIRE(lg_store_get_entry(lg_server_get_store(server.get()), &got, e.id) == LG_OK);
+  CHECK(got.dvr_enabled == 0);
+  CHECK(got.recording_enabled == 0);
+  TempDir tmp;
+  publish(server, e, src, tmp);
+  REQUIRE(server.wait_for([](const Events &ev) { return ev.stops.size() == 1; }, 60s));
+  const std::string media = server.data_dir() + "/media/" + e.id;
+  REQUIRE(wait_ended(media + "/hls/1/live.m3u8"));
+  CHECK_FALSE(fs::exists(media + "/hls/1/dvr.m3u8"));
+  CHECK_FALSE(fs::exists(media + "/hls/master-dvr.m3u8"));
+  CHECK_FALSE(fs::exists(media + "/recordings"));
+  CHECK(count_frames(media + "/hls/1/live.m3u8", "v:0") == src.video_frames);
+  lg_hls_info info{};
+  info.struct_size = sizeof(info);
+  REQUIRE(lg_server_get_hls_info(server.get(), e.id, "1", &info) == LG_OK);
+  CHECK(info.dvr_enabled == 0);
+  CHECK(info.recording_enabled == 0);
+}
+
+TEST_CASE("HEVC over SRT is packaged as fragmented MP4 with an hvc1 codec string",
+          "[hls][fmp4][hevc][srt]") {
+  std::string encoders;
+  run({"ffmpeg", "-hide_banner", "-encoders"}, 20s, &encoders);
+  if (encoders.find(" libx265 ") == std::string::npos) {
+    WARN("ffmpeg has no libx265: test not exercised");
+    return;
+  }
+  TempDir tmp;
+  const Source src = make_source(tmp.file("hevc.ts"), 5, "libx265");
+  TestServer server([](lg_server_options &o) {
+    o.srt_address = "127.0.0.1";
+    o.srt_port = 0;
+    o.playlist_end_ms = 1;
+  });
+  lg_entry e = server.create_entry();
+  Process ff({"ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-i", src.path, "-c",
+              "copy", "-f", "mpegts", server.url_for(LG_SCHEME_SRT, e) + "&linger=5"},
+             tmp.file("ff.log"));
+  REQUIRE(ff.wait(60s) == std::optional<int>(0));
+  REQUIRE(server.wait_for([](const Events &ev) { return !ev.stops.empty(); }, 40s));
+  const std::string hls = server.data_dir() + "/media/" + e.id + "/hls";
+  REQUIRE(wait_ended(hls + "/1/dvr.m3u8"));
+  const std::string dvr = slurp(hls + "/1/dvr.m3u8");
+  INFO(dvr << server.log_text());
+  CHECK(dvr.find("#EXT-X-MAP:URI=\"init-0.mp4\"") != std::string::npos);
+  CHECK(dvr.find(".m4s\n") != std::string::npos);
+  CHECK(slurp(hls + "/master.m3u8").find("CODECS=\"hvc1.") != std::string::npos);
+  CHECK(count_frames(hls + "/1/dvr.m3u8", "v:0") == src.video_frames);
 }
