@@ -156,7 +156,8 @@ void Muxer::begin_segment() {
   if (format_ == Format::Ts) av_opt_set(ctx_->priv_data, "mpegts_flags", "+resend_headers", 0);
 }
 
-bool Muxer::write(const media::Frame &frame, int64_t dts_us, int64_t pts_us, std::string &error) {
+bool Muxer::write(const media::Frame &frame, int64_t dts_us, int64_t pts_us, int64_t duration_us,
+                  std::string &error) {
   const int index = frame.track == media::TrackType::Video ? video_index_ : audio_index_;
   const auto data = frame.data();
   if (index < 0 || data.empty()) return true;  // a track this output does not carry
@@ -181,6 +182,7 @@ bool Muxer::write(const media::Frame &frame, int64_t dts_us, int64_t pts_us, std
   pkt->stream_index = index;
   pkt->dts = av_rescale_q(dts_us, kMicros, st->time_base);
   pkt->pts = av_rescale_q(pts_us, kMicros, st->time_base);
+  if (duration_us > 0) pkt->duration = av_rescale_q(duration_us, kMicros, st->time_base);
   if (frame.keyframe) pkt->flags |= AV_PKT_FLAG_KEY;
   const int rc = av_write_frame(ctx_, pkt);
   av_packet_free(&pkt);

@@ -40,7 +40,10 @@ class Muxer {
   // Writes one frame at `dts_us`/`pts_us` on the output timeline. False
   // with the reason if libavformat failed (the frame is lost, the muxer
   // stays usable).
-  bool write(const media::Frame &frame, int64_t dts_us, int64_t pts_us, std::string &error);
+  // `duration_us` (0: unknown) spares the fMP4 muxer a guess at the last
+  // frame of each fragment.
+  bool write(const media::Frame &frame, int64_t dts_us, int64_t pts_us, int64_t duration_us,
+             std::string &error);
   // Pushes out everything buffered (interleaving queues, partial PES,
   // the pending fragment), so output() holds every frame written so far.
   void flush();

@@ -234,8 +234,13 @@ void StreamOutput::frame(const media::Frame &frame, int64_t arrival_us, int64_t 
     }
   }
   if (!in_segment_ || !muxer_) return;
+  int64_t duration_us = frame_gap_us_;
+  if (!is_video && audio_.sample_rate > 0) {
+    const int64_t samples = audio_.codec == media::Codec::MP3 ? 1152 : 1024;
+    duration_us = samples * 1000000 / audio_.sample_rate;
+  }
   std::string error;
-  if (!muxer_->write(frame, dts, pts, error)) return;
+  if (!muxer_->write(frame, dts, pts, duration_us, error)) return;
   last_dts_us_ = std::max(last_dts_us_, dts);
   if (is_video) {
     if (last_video_dts_us_ >= 0 && dts > last_video_dts_us_ && dts - last_video_dts_us_ < 1000000) {

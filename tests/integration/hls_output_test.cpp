@@ -172,7 +172,10 @@ TEST_CASE("a clip of [t0, t1] starts at the keyframe before t0 and plays", "[hls
   lg_entry e = server.create_entry();
   TempDir tmp;
   publish(server, e, src, tmp);
-  REQUIRE(server.wait_for([](const Events &ev) { return !ev.stops.empty(); }, 60s));
+  // The recording's last file is closed once the output thread has
+  // handled the stop.
+  REQUIRE(server.wait_for(
+      [](const Events &ev) { return has_output(ev, LG_OUTPUT_RECORDING_ROTATED); }, 60s));
 
   lg_clip_request req{};
   req.struct_size = sizeof(req);
@@ -230,6 +233,7 @@ TEST_CASE("after a restart the DVR playlist continues where it stopped", "[hls][
     id = e.id;
     publish(server, e, src, tmp);
     REQUIRE(server.wait_for([](const Events &ev) { return !ev.stops.empty(); }, 60s));
+    REQUIRE(wait_ended(dir + "/media/" + id + "/hls/1/dvr.m3u8"));
     before = slurp(dir + "/media/" + id + "/hls/1/dvr.m3u8");
   }
   const size_t old_segments = extinf_durations(before).size();
@@ -249,7 +253,8 @@ TEST_CASE("after a restart the DVR playlist continues where it stopped", "[hls][
   REQUIRE(lg_server_get_hls_info(server.get(), id.c_str(), "1", &info) == LG_OK);
   CHECK(info.segment_count == old_segments);
   publish(server, e, src, tmp);
-  REQUIRE(server.wait_for([](const Events &ev) { return !ev.stops.empty(); }, 60s));
+  REQUIRE(server.wait_for(
+      [](const Events &ev) { return has_output(ev, LG_OUTPUT_RECORDING_ROTATED); }, 60s));
   REQUIRE(wait_ended(dir + "/media/" + id + "/hls/1/dvr.m3u8"));
   const std::string after = slurp(dir + "/media/" + id + "/hls/1/dvr.m3u8");
   INFO(before << "---\n" << after);
