@@ -15,6 +15,9 @@ namespace lg::pack {
 namespace {
 
 constexpr size_t kMaxPlaylistBytes = 16 * 1024 * 1024;
+// A timestamp step larger than this, either way, is a jump of the
+// encoder's clock rather than a gap in the stream.
+constexpr int64_t kJumpUs = 10'000'000;
 
 int64_t steady_us() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
@@ -151,6 +154,7 @@ void StreamOutput::start(const media::VideoParams &video, const media::AudioPara
   waiting_for_keyframe_ = true;
   have_offset_ = false;
   last_video_dts_us_ = -1;
+  last_audio_dts_us_ = -1;
   // The same encoder settings again: the muxer (and an fMP4 init segment)
   // carries on, and players see no discontinuity.
   if (!muxer_ || !same_params(video, video_) || !same_params(audio, audio_)) {
@@ -218,15 +222,28 @@ void StreamOutput::frame(const media::Frame &frame, int64_t arrival_us, int64_t 
     // faster than real time.
     wall_anchor_ms_ = std::max(wall_anchor_ms_, now_ms - (frame.dts_us + offset_us_) / 1000);
   }
-  const int64_t dts = frame.dts_us + offset_us_;
+  int64_t dts = frame.dts_us + offset_us_;
+  if (in_segment_ && (dts > last_dts_us_ + kJumpUs || dts + kJumpUs < last_dts_us_)) {
+    // The encoder's clock jumped: the output runs on from where it was,
+    // and the playlists mark a discontinuity from the next segment on.
+    const int64_t target = is_video && last_video_dts_us_ >= 0 ? last_video_dts_us_ + frame_gap_us_
+                           : !is_video && last_audio_dts_us_ >= 0
+                               ? last_audio_dts_us_ + audio_frame_us()
+                               : last_dts_us_ + frame_gap_us_;
+    offset_us_ += target - dts;
+    dts = target;
+    jumped_ = true;
+  }
   const int64_t pts = frame.pts_us + offset_us_;
 
   const bool cut_point = has_video ? (is_video && frame.keyframe) : true;
   if (cut_point) {
-    const bool due = !in_segment_ || new_params_ || !muxer_ ||
+    const bool due = !in_segment_ || new_params_ || !muxer_ || jumped_ ||
                      dts - segment_start_us_ >= config_.segment_target_us;
     if (due) {
       if (in_segment_) close_segment(dts, arrival_us, now_ms, events);
+      if (jumped_) playlist_.mark_discontinuity();
+      jumped_ = false;
       if ((new_params_ || !muxer_) && !open_muxer(events)) return;
       muxer_->begin_segment();
       segment_start_us_ = dts;
@@ -234,11 +251,7 @@ void StreamOutput::frame(const media::Frame &frame, int64_t arrival_us, int64_t 
     }
   }
   if (!in_segment_ || !muxer_) return;
-  int64_t duration_us = frame_gap_us_;
-  if (!is_video && audio_.sample_rate > 0) {
-    const int64_t samples = audio_.codec == media::Codec::MP3 ? 1152 : 1024;
-    duration_us = samples * 1000000 / audio_.sample_rate;
-  }
+  const int64_t duration_us = is_video ? frame_gap_us_ : audio_frame_us();
   std::string error;
   if (!muxer_->write(frame, dts, pts, duration_us, error)) return;
   last_dts_us_ = std::max(last_dts_us_, dts);
@@ -247,9 +260,16 @@ void StreamOutput::frame(const media::Frame &frame, int64_t arrival_us, int64_t 
       frame_gap_us_ = dts - last_video_dts_us_;
     }
     last_video_dts_us_ = dts;
-  } else if (!has_video && audio_.sample_rate > 0) {
-    frame_gap_us_ = 1024LL * 1000000 / audio_.sample_rate;
+  } else {
+    last_audio_dts_us_ = dts;
+    if (!has_video) frame_gap_us_ = audio_frame_us();
   }
+}
+
+int64_t StreamOutput::audio_frame_us() const {
+  if (audio_.sample_rate <= 0) return 0;
+  const int64_t samples = audio_.codec == media::Codec::MP3 ? 1152 : 1024;
+  return samples * 1000000 / audio_.sample_rate;
 }
 
 void StreamOutput::close_segment(int64_t end_us, int64_t arrival_us, int64_t now_ms,
@@ -382,7 +402,13 @@ void StreamOutput::tick(int64_t now_ms) {
 
 std::optional<std::string> StreamOutput::stop(int64_t now_ms, std::vector<OutputEvent> &events) {
   if (in_segment_ && muxer_) {
-    close_segment(last_dts_us_ + frame_gap_us_, steady_us(), now_ms, events);
+    // The segment ends where its last frame of either track does.
+    int64_t end = last_dts_us_ + frame_gap_us_;
+    if (last_video_dts_us_ >= 0) {
+      end = last_video_dts_us_ + frame_gap_us_;
+      if (last_audio_dts_us_ >= 0) end = std::max(end, last_audio_dts_us_ + audio_frame_us());
+    }
+    close_segment(end, steady_us(), now_ms, events);
   }
   live_ = false;
   have_offset_ = false;

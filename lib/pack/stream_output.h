@@ -74,6 +74,7 @@ class StreamOutput {
   void adopt(std::vector<OutputEvent> &recorder_events, std::vector<OutputEvent> &events) const;
   void storage_error(std::string path, std::string reason, std::vector<OutputEvent> &events);
   Format effective_format() const;
+  int64_t audio_frame_us() const;  // 0 when unknown
 
   const OutputConfig &config_;
   std::string entry_id_;
@@ -104,8 +105,10 @@ class StreamOutput {
   int64_t wall_anchor_ms_ = 0;   // wall clock of output time 0
   int64_t last_dts_us_ = 0;      // output dts of the last frame written
   int64_t last_video_dts_us_ = -1;
+  int64_t last_audio_dts_us_ = -1;
   int64_t frame_gap_us_ = 40000;  // a video frame's duration, measured
 
+  bool jumped_ = false;  // the input clock jumped inside the open segment
   bool in_segment_ = false;
   int64_t segment_start_us_ = 0;
   bool segment_new_file_ = false;  // the recording starts a new file with it
