@@ -79,6 +79,9 @@ Output options (server):
   --recording-rotate S    start a new recording file every S seconds
                           (default 600)
   --no-vod-on-stop        do not make an MP4 of each broadcast when it ends
+  --playlist-end-ms MS    end a stream's playlists (EXT-X-ENDLIST) once its
+                          publish has been gone MS milliseconds; a publish
+                          back sooner continues them (default 10000)
 
 HTTP (when --http-port is not off):
   GET /live/ID/master.m3u8, /live/ID/master-dvr.m3u8, /live/ID/STREAM/live.m3u8,
@@ -125,6 +128,7 @@ constexpr Flag kFlags[] = {
     {"--dvr-window", true, Scope::Server},
     {"--recording-rotate", true, Scope::Server},
     {"--no-vod-on-stop", false, Scope::Server},
+    {"--playlist-end-ms", true, Scope::Server},
     {"--no-hls", false, Scope::Server},
     {"--dvr", true, Scope::Entry},
     {"--recording", true, Scope::Entry},
@@ -144,6 +148,7 @@ constexpr NumberFlag kNumberFlags[] = {
     {"--live-segments", &Options::live_segments, 2, 100, "a segment count"},
     {"--dvr-window", &Options::dvr_window_s, 1, 7 * 24 * 3600, "seconds"},
     {"--recording-rotate", &Options::recording_rotate_s, 10, 24 * 3600, "seconds"},
+    {"--playlist-end-ms", &Options::playlist_end_ms, 100, 3600 * 1000, "milliseconds"},
 };
 
 const Flag *find_flag(std::string_view name) {

@@ -50,6 +50,7 @@ struct Options {
   std::optional<uint32_t> live_segments;
   std::optional<uint32_t> dvr_window_s;
   std::optional<uint32_t> recording_rotate_s;
+  std::optional<uint32_t> playlist_end_ms;
 
   // Entry subcommands only.
   // create, list, show, regenerate-token, set-srt-passphrase, set-outputs, delete

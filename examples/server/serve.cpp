@@ -322,6 +322,7 @@ int serve(const Options &options) {
   if (options.live_segments) server_options.live_playlist_segments = *options.live_segments;
   if (options.dvr_window_s) server_options.dvr_window_s = *options.dvr_window_s;
   if (options.recording_rotate_s) server_options.recording_rotate_s = *options.recording_rotate_s;
+  if (options.playlist_end_ms) server_options.playlist_end_ms = *options.playlist_end_ms;
   if (options.tls_cert.empty() != options.tls_key.empty()) {
     return fail(output,
                 "--tls-cert and --tls-key go together (or neither, for a self-signed "

@@ -30,3 +30,15 @@ foreach(_lg_hls_test IN ITEMS rules probe)
     ENVIRONMENT "PYTHONDONTWRITEBYTECODE=1"
     TIMEOUT 120)
 endforeach()
+
+# End to end over HTTP: real publishes to the example server, its playlists
+# reloaded and its segments decoded (hls_rules, hls_probe), a SIGKILL in the
+# middle of a recording and a restart on the same data directory.
+if(TARGET livegate-server)
+  add_test(NAME "integration: hls end to end (python)"
+           COMMAND ${Python3_EXECUTABLE} -m unittest -v test_hls_e2e
+           WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/integration)
+  set_tests_properties("integration: hls end to end (python)" PROPERTIES
+    ENVIRONMENT "LG_SERVER_BIN=$<TARGET_FILE:livegate-server>;PYTHONDONTWRITEBYTECODE=1"
+    TIMEOUT 300)
+endif()
