@@ -130,7 +130,8 @@ typedef struct lg_server_options {
   uint32_t output_queue_bytes;
   /* A stream's playlists get EXT-X-ENDLIST once its publish has been gone
    * this long (players then stop polling); a publish that comes back within
-   * it continues the same playlists. Default 10000. */
+   * it continues the same playlists, one that comes back later re-opens
+   * them. Default 10000. */
   uint32_t playlist_end_ms;
 } lg_server_options;
 

@@ -57,6 +57,15 @@ T state_number(const std::map<std::string, std::string> &state, const std::strin
   return value;
 }
 
+// A segment's frame rate measured from millisecond timestamps is a little
+// off; snap it to the common rate it stands for.
+double nominal_rate(double measured) {
+  for (double rate : {23.976, 24.0, 25.0, 29.97, 30.0, 48.0, 50.0, 59.94, 60.0, 120.0}) {
+    if (std::abs(measured - rate) < rate * 0.004) return rate;
+  }
+  return std::round(measured * 1000) / 1000;
+}
+
 }  // namespace
 
 StreamOutput::StreamOutput(const OutputConfig &config, std::string entry_id,
@@ -200,6 +209,7 @@ bool StreamOutput::open_muxer(std::vector<OutputEvent> &events) {
   summary_.audio_codec = muxer_->has_audio() ? audio_.codec_string() : "";
   summary_.width = video_.width;
   summary_.height = video_.height;
+  summary_.frame_rate = 0;  // measured again for the new parameters
   return true;
 }
 
@@ -247,6 +257,7 @@ void StreamOutput::frame(const media::Frame &frame, int64_t arrival_us, int64_t 
       if ((new_params_ || !muxer_) && !open_muxer(events)) return;
       muxer_->begin_segment();
       segment_start_us_ = dts;
+      segment_video_frames_ = 0;
       in_segment_ = true;
     }
   }
@@ -256,6 +267,7 @@ void StreamOutput::frame(const media::Frame &frame, int64_t arrival_us, int64_t 
   if (!muxer_->write(frame, dts, pts, duration_us, error)) return;
   last_dts_us_ = std::max(last_dts_us_, dts);
   if (is_video) {
+    ++segment_video_frames_;
     if (last_video_dts_us_ >= 0 && dts > last_video_dts_us_ && dts - last_video_dts_us_ < 1000000) {
       frame_gap_us_ = dts - last_video_dts_us_;
     }
@@ -313,8 +325,12 @@ void StreamOutput::close_segment(int64_t end_us, int64_t arrival_us, int64_t now
   total_bytes_ += bytes.size();
   total_us_ += duration_us;
   summary_.average_bps = total_bytes_ * 8000000ULL / static_cast<uint64_t>(total_us_);
-  if (summary_.has_video && frame_gap_us_ > 0) {
-    summary_.frame_rate = std::round(1e6 / static_cast<double>(frame_gap_us_) * 1000) / 1000;
+  if (summary_.has_video && segment_video_frames_ >= 2) {
+    // FRAME-RATE is the highest rate of any segment (RFC 8216 4.3.4.2);
+    // a short last segment measures low.
+    summary_.frame_rate =
+        std::max(summary_.frame_rate, nominal_rate(static_cast<double>(segment_video_frames_) *
+                                                   1e6 / static_cast<double>(duration_us)));
   }
   timeline_end_us_ = end_us;
   evict(now_ms);

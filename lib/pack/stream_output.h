@@ -110,6 +110,7 @@ class StreamOutput {
 
   bool jumped_ = false;  // the input clock jumped inside the open segment
   bool in_segment_ = false;
+  uint64_t segment_video_frames_ = 0;
   int64_t segment_start_us_ = 0;
   bool segment_new_file_ = false;  // the recording starts a new file with it
   bool storage_failed_ = false;

@@ -315,13 +315,10 @@ class LivePublishOverHttpTest(Scenario):
         self.assertGreater(variant.bandwidth, 0)
         self.assertLessEqual(variant.average_bandwidth, variant.bandwidth)
 
-    @unittest.expectedFailure
     def test_master_frame_rate_is_the_source_rate(self):
         # RFC 8216 4.3.4.2: FRAME-RATE is the variant's maximum frame rate.
-        # The source is exactly 30 fps; the library derives the attribute
-        # from the single last frame interval before a segment cut, which
-        # with FLV's millisecond timestamps is 33 or 34 ms (30.303 or
-        # 29.412).
+        # The source is exactly 30 fps, though FLV's millisecond timestamps
+        # step by 33 or 34 ms.
         variant = hls_rules.parse_master(self.reloads["master"][-1]).variants[0]
         self.assertAlmostEqual(variant.frame_rate, FPS, delta=0.05)
 
