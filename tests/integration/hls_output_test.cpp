@@ -500,3 +500,47 @@ TEST_CASE("HEVC over SRT is packaged as fragmented MP4 with an hvc1 codec string
   CHECK(slurp(hls + "/master.m3u8").find("CODECS=\"hvc1.") != std::string::npos);
   CHECK(count_frames(hls + "/1/dvr.m3u8", "v:0") == src.video_frames);
 }
+
+TEST_CASE("segments that leave the DVR window are dropped from it and deleted from disk",
+          "[hls][dvr]") {
+  const Source &src = test_source(7);
+  TestServer server([](lg_server_options &o) {
+    o.dvr_window_s = 3;
+    o.live_playlist_segments = 1;
+    o.playlist_end_ms = 1;
+  });
+  lg_entry e = server.create_entry();
+  TempDir tmp;
+  publish(server, e, src, tmp);
+  REQUIRE(server.wait_for(
+      [](const Events &ev) { return has_output(ev, LG_OUTPUT_RECORDING_ROTATED); }, 60s));
+  const std::string hls = server.data_dir() + "/media/" + e.id + "/hls/1";
+  REQUIRE(wait_ended(hls + "/dvr.m3u8"));
+  const std::string dvr = slurp(hls + "/dvr.m3u8");
+  const std::string live = slurp(hls + "/live.m3u8");
+  INFO(dvr << live);
+  // Segments of 2, 2, 2 and 1 s: a 3 s window keeps the last two.
+  CHECK(media_sequence(dvr) == 2);
+  CHECK(extinf_durations(dvr).size() == 2);
+  CHECK(media_sequence(live) == 3);
+  CHECK(extinf_durations(live).size() == 1);
+  // Dropped segments stay a while for players still fetching them (one
+  // live playlist length and a target duration: 4 s here), then go.
+  bool gone = false;
+  for (int i = 0; i < 100 && !gone; ++i) {
+    gone = !fs::exists(hls + "/0.ts") && !fs::exists(hls + "/1.ts");
+    if (!gone) std::this_thread::sleep_for(100ms);
+  }
+  CHECK(gone);
+  CHECK(fs::exists(hls + "/2.ts"));
+  CHECK(fs::exists(hls + "/3.ts"));
+  // The recording keeps everything.
+  lg_hls_info info{};
+  info.struct_size = sizeof(info);
+  REQUIRE(lg_server_get_hls_info(server.get(), e.id, "1", &info) == LG_OK);
+  CHECK(info.first_sequence == 2);
+  CHECK(info.segment_count == 2);
+  CHECK(count_frames(
+            server.data_dir() + "/media/" + e.id + "/recordings/1/" + info.broadcast + "/0.ts",
+            "v:0") == src.video_frames);
+}
