@@ -315,22 +315,9 @@ std::optional<HttpReply> AdminApi::find_entry(const std::string &id, lg_entry &e
 HttpReply AdminApi::list_entries() const {
   lg_store *store = lg_server_get_store(server_);
   std::vector<lg_entry> entries;
-  const lg_status rc = lg_store_list_entries(
-      store,
-      [](void *user, const lg_entry *entry) {
-        static_cast<std::vector<lg_entry> *>(user)->push_back(*entry);
-      },
-      &entries);
+  const lg_status rc = lgserver::list_entries(store, entries);
   if (rc != LG_OK) return library_error(rc, "cannot list the entries", store);
-  JsonWriter json;
-  json.begin_array();
-  for (const lg_entry &entry : entries) {
-    json.begin_object();
-    write_entry_fields(json, entry, urls_);
-    json.end_object();
-  }
-  json.end_array();
-  return json_reply(200, json.str());
+  return json_reply(200, entries_json(entries, urls_));
 }
 
 HttpReply AdminApi::create_entry(const HttpRequest &request) const {

@@ -133,6 +133,27 @@ std::string entry_json(const lg_entry &entry, const UrlSettings &settings) {
   return json.str();
 }
 
+lg_status list_entries(lg_store *store, std::vector<lg_entry> &out) {
+  return lg_store_list_entries(
+      store,
+      [](void *user, const lg_entry *entry) {
+        static_cast<std::vector<lg_entry> *>(user)->push_back(*entry);
+      },
+      &out);
+}
+
+std::string entries_json(const std::vector<lg_entry> &entries, const UrlSettings &settings) {
+  JsonWriter json;
+  json.begin_array();
+  for (const lg_entry &entry : entries) {
+    json.begin_object();
+    write_entry_fields(json, entry, settings);
+    json.end_object();
+  }
+  json.end_array();
+  return json.str();
+}
+
 std::string describe_entry(const lg_entry &entry, const UrlSettings &settings) {
   std::string out = "entry " + std::string(entry.id);
   if (entry.name[0]) {

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "json.h"
 #include "livegate/livegate.h"
@@ -53,6 +54,11 @@ void write_entry_fields(JsonWriter &json, const lg_entry &entry, const UrlSettin
 
 // The entry as one JSON object.
 std::string entry_json(const lg_entry &entry, const UrlSettings &settings);
+
+// Every entry of the store, oldest first.
+lg_status list_entries(lg_store *store, std::vector<lg_entry> &out);
+// Entries as one JSON array of entry objects.
+std::string entries_json(const std::vector<lg_entry> &entries, const UrlSettings &settings);
 
 // The entry and every URL, a few lines of text ending in a newline.
 std::string describe_entry(const lg_entry &entry, const UrlSettings &settings);

@@ -55,23 +55,10 @@ int print_entry(const lg_entry &entry, const Options &options, const UrlSettings
 
 int list(lg_store *store, const Options &options, const UrlSettings &urls) {
   std::vector<lg_entry> entries;
-  const lg_status rc = lg_store_list_entries(
-      store,
-      [](void *user, const lg_entry *entry) {
-        static_cast<std::vector<lg_entry> *>(user)->push_back(*entry);
-      },
-      &entries);
+  const lg_status rc = list_entries(store, entries);
   if (rc != LG_OK) return fail(store, rc, "cannot list the entries");
   if (options.json) {
-    JsonWriter json;
-    json.begin_array();
-    for (const lg_entry &entry : entries) {
-      json.begin_object();
-      write_entry_fields(json, entry, urls);
-      json.end_object();
-    }
-    json.end_array();
-    print(json.str() + "\n");
+    print(entries_json(entries, urls) + "\n");
   } else {
     std::string text;
     for (const lg_entry &entry : entries) text += summarize_entry(entry) + "\n";

@@ -225,7 +225,7 @@ class CEvents final : public lg::ingest::Events {
 
 namespace lg::capi {
 
-struct OutputGate {
+struct OutputGate : std::enable_shared_from_this<OutputGate> {
   std::mutex mutex;
   lg::ingest::Server *server = nullptr;
   CEvents *events = nullptr;
@@ -236,7 +236,7 @@ struct OutputGate {
   void post(Fn fn) {
     std::lock_guard lock(mutex);
     if (!server) return;
-    server->post([self = shared_from(), fn = std::move(fn)]() mutable {
+    server->post([self = shared_from_this(), fn = std::move(fn)]() mutable {
       std::lock_guard inner(self->mutex);
       if (self->server && self->events) fn(*self->server, *self->events);
     });
@@ -246,8 +246,6 @@ struct OutputGate {
     server = nullptr;
     events = nullptr;
   }
-  std::weak_ptr<OutputGate> weak;
-  std::shared_ptr<OutputGate> shared_from() { return weak.lock(); }
 };
 
 }  // namespace lg::capi
@@ -395,7 +393,6 @@ LG_API lg_status lg_server_create(lg_server **server, const lg_server_options *o
       out.queue_bytes = pick(o.output_queue_bytes, 64 * 1024 * 1024);
       out.end_after_ms = pick(o.playlist_end_ms, 10000);
       auto gate = std::make_shared<lg::capi::OutputGate>();
-      gate->weak = gate;
       gate->server = handle->server.get();
       gate->events = events;
       handle->gate = gate;

@@ -50,21 +50,18 @@ bool make_dirs(const std::string &path, std::string &error) {
   return true;
 }
 
-bool write_atomically(const std::string &path, std::span<const std::span<const uint8_t>> parts,
-                      std::string &error) {
+bool write_atomically(const std::string &path, std::span<const uint8_t> bytes, std::string &error) {
   const std::string tmp = path + ".tmp";
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) {
     error = errno_text("cannot create", tmp);
     return false;
   }
-  for (auto part : parts) {
-    if (!write_all(fd, part.data(), part.size())) {
-      error = errno_text("cannot write", tmp);
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return false;
-    }
+  if (!write_all(fd, bytes.data(), bytes.size())) {
+    error = errno_text("cannot write", tmp);
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    return false;
   }
   if (::close(fd) != 0) {
     error = errno_text("cannot write", tmp);
@@ -80,8 +77,9 @@ bool write_atomically(const std::string &path, std::span<const std::span<const u
 }
 
 bool write_atomically(const std::string &path, std::string_view text, std::string &error) {
-  const std::span<const uint8_t> part(reinterpret_cast<const uint8_t *>(text.data()), text.size());
-  return write_atomically(path, std::span<const std::span<const uint8_t>>(&part, 1), error);
+  return write_atomically(
+      path, std::span<const uint8_t>(reinterpret_cast<const uint8_t *>(text.data()), text.size()),
+      error);
 }
 
 bool read_file(const std::string &path, std::string &out, size_t max_bytes) {

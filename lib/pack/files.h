@@ -13,8 +13,7 @@ namespace lg::pack {
 bool make_dirs(const std::string &path, std::string &error);
 // Writes `parts` to `path` + ".tmp" and renames it over `path`, so a reader
 // sees the old file or the new one, never a partial one.
-bool write_atomically(const std::string &path, std::span<const std::span<const uint8_t>> parts,
-                      std::string &error);
+bool write_atomically(const std::string &path, std::span<const uint8_t> bytes, std::string &error);
 bool write_atomically(const std::string &path, std::string_view text, std::string &error);
 bool read_file(const std::string &path, std::string &out, size_t max_bytes);
 // Removes a file; a missing one is not an error.

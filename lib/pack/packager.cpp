@@ -283,7 +283,7 @@ void Packager::update_master(const std::string &entry_id, bool force) {
     if (it->first.compare(0, entry_id.size() + 1, entry_id + "/") != 0) break;
     const StreamOutput &out = *it->second;
     if (!out.has_segments()) continue;
-    any_dvr = any_dvr || out.info().dvr;
+    any_dvr = any_dvr || out.dvr();
     if (out.summary().has_video) {
       video.push_back(&out);
     } else if (out.summary().has_audio) {

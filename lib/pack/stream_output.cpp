@@ -233,13 +233,12 @@ void StreamOutput::frame(const media::Frame &frame, int64_t arrival_us, int64_t 
     wall_anchor_ms_ = std::max(wall_anchor_ms_, now_ms - (frame.dts_us + offset_us_) / 1000);
   }
   int64_t dts = frame.dts_us + offset_us_;
-  if (in_segment_ && (dts > last_dts_us_ + kJumpUs || dts + kJumpUs < last_dts_us_)) {
+  const int64_t last_dts = std::max(last_video_dts_us_, last_audio_dts_us_);
+  if (in_segment_ && last_dts >= 0 && (dts > last_dts + kJumpUs || dts + kJumpUs < last_dts)) {
     // The encoder's clock jumped: the output runs on from where it was,
     // and the playlists mark a discontinuity from the next segment on.
-    const int64_t target = is_video && last_video_dts_us_ >= 0 ? last_video_dts_us_ + frame_gap_us_
-                           : !is_video && last_audio_dts_us_ >= 0
-                               ? last_audio_dts_us_ + audio_frame_us()
-                               : last_dts_us_ + frame_gap_us_;
+    int64_t target = track_end_us(is_video);
+    if (target < 0) target = std::max(track_end_us(true), track_end_us(false));
     offset_us_ += target - dts;
     dts = target;
     jumped_ = true;
@@ -265,7 +264,6 @@ void StreamOutput::frame(const media::Frame &frame, int64_t arrival_us, int64_t 
   const int64_t duration_us = is_video ? frame_gap_us_ : audio_frame_us();
   std::string error;
   if (!muxer_->write(frame, dts, pts, duration_us, error)) return;
-  last_dts_us_ = std::max(last_dts_us_, dts);
   if (is_video) {
     ++segment_video_frames_;
     if (last_video_dts_us_ >= 0 && dts > last_video_dts_us_ && dts - last_video_dts_us_ < 1000000) {
@@ -284,6 +282,12 @@ int64_t StreamOutput::audio_frame_us() const {
   return samples * 1000000 / audio_.sample_rate;
 }
 
+int64_t StreamOutput::track_end_us(bool video) const {
+  const int64_t last = video ? last_video_dts_us_ : last_audio_dts_us_;
+  if (last < 0) return -1;
+  return last + (video ? frame_gap_us_ : audio_frame_us());
+}
+
 void StreamOutput::close_segment(int64_t end_us, int64_t arrival_us, int64_t now_ms,
                                  std::vector<OutputEvent> &events) {
   in_segment_ = false;
@@ -297,14 +301,8 @@ void StreamOutput::close_segment(int64_t end_us, int64_t arrival_us, int64_t now
   std::string error;
   if (!make_dirs(dir_, error) ||
       (fmp4 && !init_written_ &&
-       !write_atomically(
-           dir_ + "/" + init_uri_,
-           std::string_view(reinterpret_cast<const char *>(muxer_->init_segment().data()),
-                            muxer_->init_segment().size()),
-           error)) ||
-      !write_atomically(
-          path, std::string_view(reinterpret_cast<const char *>(bytes.data()), bytes.size()),
-          error)) {
+       !write_atomically(dir_ + "/" + init_uri_, muxer_->init_segment(), error)) ||
+      !write_atomically(path, bytes, error)) {
     storage_error(path, error, events);
     playlist_.mark_discontinuity();  // the segment is missing from the timeline
     timeline_end_us_ = end_us;
@@ -419,12 +417,7 @@ void StreamOutput::tick(int64_t now_ms) {
 std::optional<std::string> StreamOutput::stop(int64_t now_ms, std::vector<OutputEvent> &events) {
   if (in_segment_ && muxer_) {
     // The segment ends where its last frame of either track does.
-    int64_t end = last_dts_us_ + frame_gap_us_;
-    if (last_video_dts_us_ >= 0) {
-      end = last_video_dts_us_ + frame_gap_us_;
-      if (last_audio_dts_us_ >= 0) end = std::max(end, last_audio_dts_us_ + audio_frame_us());
-    }
-    close_segment(end, steady_us(), now_ms, events);
+    close_segment(std::max(track_end_us(true), track_end_us(false)), steady_us(), now_ms, events);
   }
   live_ = false;
   have_offset_ = false;

@@ -54,6 +54,7 @@ class StreamOutput {
   void tick(int64_t now_ms);
 
   bool live() const { return live_; }
+  bool dvr() const { return dvr_; }
   const StreamSummary &summary() const { return summary_; }
   bool has_segments() const { return !playlist_.empty(); }
   HlsInfo info() const;
@@ -75,6 +76,8 @@ class StreamOutput {
   void storage_error(std::string path, std::string reason, std::vector<OutputEvent> &events);
   Format effective_format() const;
   int64_t audio_frame_us() const;  // 0 when unknown
+  // Where a track's next frame would start; -1 before its first frame.
+  int64_t track_end_us(bool video) const;
 
   const OutputConfig &config_;
   std::string entry_id_;
@@ -103,7 +106,6 @@ class StreamOutput {
   int64_t offset_us_ = 0;
   int64_t timeline_end_us_ = 0;  // where the next session's output starts
   int64_t wall_anchor_ms_ = 0;   // wall clock of output time 0
-  int64_t last_dts_us_ = 0;      // output dts of the last frame written
   int64_t last_video_dts_us_ = -1;
   int64_t last_audio_dts_us_ = -1;
   int64_t frame_gap_us_ = 40000;  // a video frame's duration, measured

@@ -16,8 +16,7 @@ std::string Recorder::begin(int64_t start_unix_ms) {
                   utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec);
   const auto existing = pack::subdirectories(dir_);
   auto taken = [&](const std::string &candidate) {
-    return candidate == broadcast_ ||
-           std::find(existing.begin(), existing.end(), candidate) != existing.end();
+    return std::find(existing.begin(), existing.end(), candidate) != existing.end();
   };
   std::string name = base;
   for (int n = 2; taken(name); ++n) name = base + "-" + std::to_string(n);

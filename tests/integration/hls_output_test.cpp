@@ -86,6 +86,22 @@ bool has_output(const Events &ev, lg_output_event_type type, const std::string &
   return false;
 }
 
+// The stream's output state; the test fails if there is none.
+lg_hls_info hls_info_of(TestServer &server, const char *entry_id) {
+  lg_hls_info info{};
+  info.struct_size = sizeof(info);
+  REQUIRE(lg_server_get_hls_info(server.get(), entry_id, "1", &info) == LG_OK);
+  return info;
+}
+
+// Publishes `src` and waits until the output thread has handled the stop:
+// the recording's last file is closed after the last segment.
+void publish_and_finish(TestServer &server, const lg_entry &e, const Source &src, TempDir &tmp) {
+  publish(server, e, src, tmp);
+  REQUIRE(server.wait_for(
+      [](const Events &ev) { return has_output(ev, LG_OUTPUT_RECORDING_ROTATED); }, 60s));
+}
+
 }  // namespace
 
 TEST_CASE("a published stream becomes HLS with every frame, a recording and a VOD", "[hls]") {
@@ -137,9 +153,7 @@ TEST_CASE("a published stream becomes HLS with every frame, a recording and a VO
   CHECK(segments == 4);
 
   // The recording and the broadcast's VOD: every frame, moov first.
-  lg_hls_info info{};
-  info.struct_size = sizeof(info);
-  REQUIRE(lg_server_get_hls_info(server.get(), e.id, "1", &info) == LG_OK);
+  const lg_hls_info info = hls_info_of(server, e.id);
   CHECK(info.live == 0);
   CHECK(info.segment_count == 4);
   CHECK(info.first_sequence == 0);
@@ -171,11 +185,7 @@ TEST_CASE("a clip of [t0, t1] starts at the keyframe before t0 and plays", "[hls
   TestServer server;
   lg_entry e = server.create_entry();
   TempDir tmp;
-  publish(server, e, src, tmp);
-  // The recording's last file is closed once the output thread has
-  // handled the stop.
-  REQUIRE(server.wait_for(
-      [](const Events &ev) { return has_output(ev, LG_OUTPUT_RECORDING_ROTATED); }, 60s));
+  publish_and_finish(server, e, src, tmp);
 
   lg_clip_request req{};
   req.struct_size = sizeof(req);
@@ -252,9 +262,7 @@ TEST_CASE("after a restart the DVR playlist continues where it stopped", "[hls][
   }
   REQUIRE(lg_server_get_hls_info(server.get(), id.c_str(), "1", &info) == LG_OK);
   CHECK(info.segment_count == old_segments);
-  publish(server, e, src, tmp);
-  REQUIRE(server.wait_for(
-      [](const Events &ev) { return has_output(ev, LG_OUTPUT_RECORDING_ROTATED); }, 60s));
+  publish_and_finish(server, e, src, tmp);
   REQUIRE(wait_ended(dir + "/media/" + id + "/hls/1/dvr.m3u8"));
   const std::string after = slurp(dir + "/media/" + id + "/hls/1/dvr.m3u8");
   INFO(before << "---\n" << after);
@@ -322,9 +330,7 @@ TEST_CASE("a full disk stops one entry's recording with an event; the other keep
     REQUIRE(wait_ended(dir + "/media/" + e->id + "/hls/1/dvr.m3u8"));
     CHECK(count_frames(dir + "/media/" + e->id + "/hls/1/dvr.m3u8", "v:0") == src.video_frames);
   }
-  lg_hls_info info{};
-  info.struct_size = sizeof(info);
-  REQUIRE(lg_server_get_hls_info(server.get(), fine.id, "1", &info) == LG_OK);
+  const lg_hls_info info = hls_info_of(server, fine.id);
   CHECK(count_frames(dir + "/media/" + fine.id + "/recordings/1/" + info.broadcast + ".mp4",
                      "v:0") == src.video_frames);
 }
@@ -397,9 +403,7 @@ TEST_CASE("fMP4 segments carry an init segment, and new codec parameters start a
   CHECK(std::is_sorted(dates.begin(), dates.end()));
   CHECK(slurp(hls + "/master.m3u8").find("RESOLUTION=640x360") != std::string::npos);
 
-  lg_hls_info info{};
-  info.struct_size = sizeof(info);
-  REQUIRE(lg_server_get_hls_info(server.get(), e.id, "1", &info) == LG_OK);
+  const lg_hls_info info = hls_info_of(server, e.id);
   CHECK(info.format == LG_SEGMENT_FMP4);
   const std::string rec =
       server.data_dir() + "/media/" + e.id + "/recordings/1/" + info.broadcast + "/0.mp4";
@@ -463,9 +467,7 @@ TEST_CASE("an entry's DVR and recording can be switched off", "[hls]") {
   CHECK_FALSE(fs::exists(media + "/hls/master-dvr.m3u8"));
   CHECK_FALSE(fs::exists(media + "/recordings"));
   CHECK(count_frames(media + "/hls/1/live.m3u8", "v:0") == src.video_frames);
-  lg_hls_info info{};
-  info.struct_size = sizeof(info);
-  REQUIRE(lg_server_get_hls_info(server.get(), e.id, "1", &info) == LG_OK);
+  const lg_hls_info info = hls_info_of(server, e.id);
   CHECK(info.dvr_enabled == 0);
   CHECK(info.recording_enabled == 0);
 }
@@ -511,9 +513,7 @@ TEST_CASE("segments that leave the DVR window are dropped from it and deleted fr
   });
   lg_entry e = server.create_entry();
   TempDir tmp;
-  publish(server, e, src, tmp);
-  REQUIRE(server.wait_for(
-      [](const Events &ev) { return has_output(ev, LG_OUTPUT_RECORDING_ROTATED); }, 60s));
+  publish_and_finish(server, e, src, tmp);
   const std::string hls = server.data_dir() + "/media/" + e.id + "/hls/1";
   REQUIRE(wait_ended(hls + "/dvr.m3u8"));
   const std::string dvr = slurp(hls + "/dvr.m3u8");
@@ -535,9 +535,7 @@ TEST_CASE("segments that leave the DVR window are dropped from it and deleted fr
   CHECK(fs::exists(hls + "/2.ts"));
   CHECK(fs::exists(hls + "/3.ts"));
   // The recording keeps everything.
-  lg_hls_info info{};
-  info.struct_size = sizeof(info);
-  REQUIRE(lg_server_get_hls_info(server.get(), e.id, "1", &info) == LG_OK);
+  const lg_hls_info info = hls_info_of(server, e.id);
   CHECK(info.first_sequence == 2);
   CHECK(info.segment_count == 2);
   CHECK(count_frames(
@@ -556,14 +554,10 @@ TEST_CASE("an output thread that falls behind drops frames up to a keyframe and 
   });
   lg_entry e = server.create_entry();
   TempDir tmp;
-  publish(server, e, src, tmp);
-  REQUIRE(server.wait_for(
-      [](const Events &ev) { return has_output(ev, LG_OUTPUT_RECORDING_ROTATED); }, 60s));
+  publish_and_finish(server, e, src, tmp);
   const std::string dvr = server.data_dir() + "/media/" + e.id + "/hls/1/dvr.m3u8";
   REQUIRE(wait_ended(dvr));
-  lg_hls_info info{};
-  info.struct_size = sizeof(info);
-  REQUIRE(lg_server_get_hls_info(server.get(), e.id, "1", &info) == LG_OK);
+  const lg_hls_info info = hls_info_of(server, e.id);
   const int packaged = count_frames(dvr, "v:0");
   INFO("dropped " << info.frames_dropped << ", packaged " << packaged);
   if (info.frames_dropped == 0) {
