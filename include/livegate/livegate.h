@@ -8,6 +8,7 @@
 #define LIVEGATE_LIVEGATE_H
 
 #include "livegate/common.h"
+#include "livegate/failover.h"
 #include "livegate/frame.h"
 #include "livegate/output.h"
 #include "livegate/server.h"

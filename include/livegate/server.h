@@ -56,7 +56,20 @@ typedef enum lg_segment_format {
   LG_SEGMENT_FMP4 = 1 /* fragmented MP4 (CMAF); HEVC and AV1 always use it */
 } lg_segment_format;
 
-struct lg_output_event; /* livegate/output.h */
+struct lg_output_event;   /* livegate/output.h */
+struct lg_failover_event; /* livegate/failover.h */
+
+/* What the output does once a backup has taken over (livegate/failover.h). */
+typedef enum lg_failover_policy {
+  LG_FAILOVER_AUTO = 0,   /* back to the primary once it has been healthy switch_back_ms */
+  LG_FAILOVER_MANUAL = 1, /* back only on lg_server_switch_input */
+  LG_FAILOVER_STICKY = 2  /* stay on the backup */
+} lg_failover_policy;
+
+/* options.content_checks */
+#define LG_CHECK_BLACK 0x1u
+#define LG_CHECK_FROZEN 0x2u
+#define LG_CHECK_SILENCE 0x4u
 
 typedef struct lg_server_options {
   size_t struct_size; /* set by lg_server_options_init; do not change */
@@ -133,6 +146,27 @@ typedef struct lg_server_options {
    * it continues the same playlists, one that comes back later re-opens
    * them. Default 10000. */
   uint32_t playlist_end_ms;
+
+  /* Redundancy (livegate/failover.h): an entry's primary and backup inputs
+   * of one stream name feed one output. 0 keeps the default given. */
+  lg_failover_policy failover_policy; /* default LG_FAILOVER_AUTO */
+  uint32_t stall_ms;                  /* no media from an input: failed; default 1500 */
+  uint32_t keyframe_timeout_ms;       /* no keyframe: failed; default 10000 */
+  /* Failed when a second's bitrate falls below this percentage of the
+   * average of the ten before it; 0 (default) turns the check off. */
+  uint32_t bitrate_collapse_percent;
+  uint32_t clear_ms;            /* a failed input counts as healthy after this; default 2000 */
+  uint32_t switch_back_ms;      /* LG_FAILOVER_AUTO: primary healthy this long; default 10000 */
+  uint32_t reconnect_window_ms; /* output kept open for an input to return; default 10000 */
+  uint32_t input_buffer_bytes;  /* per input, at most two GOPs; default 32 MiB */
+  /* Content checks (LG_CHECK_* flags, default 0: none), run on a worker
+   * thread from decoded keyframes and audio, each failing an input once its
+   * condition has lasted its time. */
+  uint32_t content_checks;
+  uint32_t black_after_ms;   /* default 2000 */
+  uint32_t frozen_after_ms;  /* default 4000 */
+  uint32_t silence_after_ms; /* default 3000 */
+  int32_t silence_dbfs;      /* RMS at or below this is silence; default -60 */
 } lg_server_options;
 
 /* Fills every field with its default and sets struct_size. */
@@ -216,6 +250,12 @@ typedef struct lg_server_callbacks {
   /* Outputs: a segment written, a recording rotated, a clip ready, a storage
    * error (livegate/output.h). */
   void (*on_output)(void *user, const struct lg_output_event *event);
+  /* The output of a stream name changed input (livegate/failover.h). */
+  void (*on_failover)(void *user, const struct lg_failover_event *event);
+  /* One frame of a stream name's continuous output: whichever input feeds
+   * it, on one timeline whose timestamps only rise. */
+  void (*on_output_frame)(void *user, const char *entry_id, const char *stream_name,
+                          const lg_frame *frame);
 } lg_server_callbacks;
 
 /*

@@ -6,6 +6,7 @@
 
 #include "auth/random.h"
 #include "auth/store.h"
+#include "failover/router.h"
 #include "ingest/events.h"
 #include "ingest/server.h"
 #include "livegate/store.h"
@@ -24,10 +25,12 @@ struct OutputGate;
 
 struct lg_server {
   std::unique_ptr<lg::ingest::Events> events;
+  // Fed and called on the loop thread; its sink is `events`.
+  std::unique_ptr<lg::failover::Router> router;
   std::unique_ptr<lg::ingest::Server> server;
   std::unique_ptr<lg::pack::Packager> packager;  // null with hls off
-  // What the output threads reach the loop (and the host) through; cut
-  // before the server goes away.
+  // What the output and content-check threads reach the loop (and the
+  // host) through; cut before the server goes away.
   std::shared_ptr<lg::capi::OutputGate> gate;
   lg_store store;  // borrowed view of the server's store
 };

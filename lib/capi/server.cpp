@@ -1,7 +1,9 @@
 #include "livegate/server.h"
 
+#include "livegate/failover.h"
 #include "livegate/output.h"
 
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <mutex>
@@ -9,6 +11,7 @@
 
 #include "capi/guard.h"
 #include "capi/handles.h"
+#include "failover/router.h"
 #include "ingest/server.h"
 
 using lg::capi::guard;
@@ -49,15 +52,68 @@ lg_codec to_c(lg::media::Codec codec) {
   }
 }
 
-// Translates the ingest layer's events into the host's C callbacks, and
-// feeds the packager.
-class CEvents final : public lg::ingest::Events {
+int64_t steady_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// Translates the ingest layer's events into the host's C callbacks, feeds
+// the failover router with every input, and its outputs to the packager.
+class CEvents final : public lg::ingest::Events, public lg::failover::Sink {
  public:
   explicit CEvents(const lg_server_callbacks *cb) {
     std::memset(&cb_, 0, sizeof(cb_));
     if (cb) std::memcpy(&cb_, cb, std::min(cb->struct_size, sizeof(cb_)));
   }
   void set_packager(lg::pack::Packager *packager) { packager_ = packager; }
+  void set_router(lg::failover::Router *router) { router_ = router; }
+  void set_logger(const lg::core::Logger *log) { log_ = log; }
+
+  void on_tick(int64_t now_us) override {
+    if (router_) router_->tick(now_us);
+  }
+
+  void output_start(const lg::failover::Output &out) override {
+    if (packager_) packager_->on_output_start(out);
+  }
+  void output_params(const lg::failover::Output &out) override {
+    if (packager_) packager_->on_output_params(out);
+  }
+  void output_frame(const lg::failover::Output &out, const lg::media::Frame &frame) override {
+    if (packager_) packager_->on_output_frame(out, frame);
+    if (!cb_.on_output_frame) return;
+    lg_frame f = frame_to_c(frame);
+    cb_.on_output_frame(cb_.user, out.entry_id.c_str(), out.stream_name.c_str(), &f);
+  }
+  void output_stop(const lg::failover::Output &out) override {
+    if (packager_) packager_->on_output_stop(out);
+  }
+  void output_switch(const lg::failover::Output &out, const lg::failover::SwitchEvent &e) override {
+    if (log_) {
+      log_->info("{} stream '{}': {} from {} to {} ({}), gap {} ms{}", out.entry_id,
+                 out.stream_name, lg::failover::switch_kind_name(e.kind),
+                 e.from == lg::url::Role::Primary ? "primary" : "backup",
+                 e.to == lg::url::Role::Primary ? "primary" : "backup",
+                 lg::failover::fault_name(e.fault), e.gap_ms, e.aligned ? ", aligned" : "");
+    }
+    if (!cb_.on_failover) return;
+    lg_failover_event c{};
+    c.entry_id = out.entry_id.c_str();
+    c.stream_name = out.stream_name.c_str();
+    c.kind = static_cast<lg_switch_kind>(e.kind);
+    c.from = to_c(e.from);
+    c.to = to_c(e.to);
+    c.fault = static_cast<lg_input_fault>(e.fault);
+    c.session_id = out.session_id;
+    c.aligned = e.aligned ? 1 : 0;
+    c.gap_ms = e.gap_ms;
+    c.lost_ms = e.lost_ms;
+    c.unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::system_clock::now().time_since_epoch())
+                    .count();
+    cb_.on_failover(cb_.user, &c);
+  }
 
   void on_output(const lg::pack::OutputEvent &e) {
     if (!cb_.on_output) return;
@@ -90,7 +146,7 @@ class CEvents final : public lg::ingest::Events {
   }
 
   void on_publish_start(const lg::ingest::PublishInfo &info) override {
-    if (packager_) packager_->on_publish_start(info);
+    if (router_) router_->publish_start(info, steady_us());
     if (!cb_.on_publish_start) return;
     Converted c(info);
     cb_.on_publish_start(cb_.user, &c.info);
@@ -109,7 +165,7 @@ class CEvents final : public lg::ingest::Events {
   }
   void on_publish_stop(const lg::ingest::PublishInfo &info, const lg::ingest::Stats &stats,
                        lg_status status, std::string_view reason) override {
-    if (packager_) packager_->on_publish_stop(info);
+    if (router_) router_->publish_stop(info, steady_us());
     if (!cb_.on_publish_stop) return;
     Converted c(info);
     lg_session_stats s = stats_to_c(stats);
@@ -117,7 +173,7 @@ class CEvents final : public lg::ingest::Events {
     cb_.on_publish_stop(cb_.user, &c.info, &s, status, why.c_str());
   }
   void on_frame(const lg::ingest::PublishInfo &info, const lg::media::Frame &frame) override {
-    if (packager_) packager_->on_frame(info, frame);
+    if (router_) router_->frame(info, frame, steady_us());
     if (!cb_.on_frame) return;
     // Frames are hot: codec parameters are not re-rendered per frame.
     lg_publish_info c{};
@@ -131,15 +187,7 @@ class CEvents final : public lg::ingest::Events {
     c.tc_url = info.tc_url.c_str();
     c.encoder = info.encoder.c_str();
     c.metadata_json = info.metadata_json.c_str();
-    lg_frame f{};
-    f.track = frame.track == lg::media::TrackType::Video ? LG_TRACK_VIDEO : LG_TRACK_AUDIO;
-    f.codec = to_c(frame.codec);
-    f.dts_us = frame.dts_us;
-    f.pts_us = frame.pts_us;
-    f.keyframe = frame.keyframe ? 1 : 0;
-    auto data = frame.data();
-    f.data = data.data();
-    f.size = data.size();
+    lg_frame f = frame_to_c(frame);
     cb_.on_frame(cb_.user, &c, &f);
   }
   void on_authorize(const lg::ingest::AuthRequest &r) override {
@@ -153,6 +201,19 @@ class CEvents final : public lg::ingest::Events {
     c.protocol = to_c(r.protocol);
     c.remote_address = r.remote_address.c_str();
     cb_.on_authorize(cb_.user, &c);
+  }
+
+  static lg_frame frame_to_c(const lg::media::Frame &frame) {
+    lg_frame f{};
+    f.track = frame.track == lg::media::TrackType::Video ? LG_TRACK_VIDEO : LG_TRACK_AUDIO;
+    f.codec = to_c(frame.codec);
+    f.dts_us = frame.dts_us;
+    f.pts_us = frame.pts_us;
+    f.keyframe = frame.keyframe ? 1 : 0;
+    auto data = frame.data();
+    f.data = data.data();
+    f.size = data.size();
+    return f;
   }
 
   static lg_session_stats stats_to_c(const lg::ingest::Stats &stats) {
@@ -219,6 +280,8 @@ class CEvents final : public lg::ingest::Events {
 
   lg_server_callbacks cb_;
   lg::pack::Packager *packager_ = nullptr;
+  lg::failover::Router *router_ = nullptr;
+  const lg::core::Logger *log_ = nullptr;
 };
 
 }  // namespace
@@ -314,6 +377,17 @@ LG_API void lg_server_options_init(lg_server_options *opts) {
   opts->vod_on_stop = 1;
   opts->output_queue_bytes = 64 * 1024 * 1024;
   opts->playlist_end_ms = 10000;
+  opts->failover_policy = LG_FAILOVER_AUTO;
+  opts->stall_ms = 1500;
+  opts->keyframe_timeout_ms = 10000;
+  opts->clear_ms = 2000;
+  opts->switch_back_ms = 10000;
+  opts->reconnect_window_ms = 10000;
+  opts->input_buffer_bytes = 32 * 1024 * 1024;
+  opts->black_after_ms = 2000;
+  opts->frozen_after_ms = 4000;
+  opts->silence_after_ms = 3000;
+  opts->silence_dbfs = -60;
 }
 
 LG_API lg_status lg_server_create(lg_server **server, const lg_server_options *opts,
@@ -335,6 +409,11 @@ LG_API lg_status lg_server_create(lg_server **server, const lg_server_options *o
       return LG_E_INVALID_ARG;
     }
     if (o.srt_latency_ms > 60000) return LG_E_INVALID_ARG;
+    if (o.failover_policy < LG_FAILOVER_AUTO || o.failover_policy > LG_FAILOVER_STICKY ||
+        (o.content_checks & ~(LG_CHECK_BLACK | LG_CHECK_FROZEN | LG_CHECK_SILENCE)) != 0 ||
+        o.silence_dbfs > 0 || o.bitrate_collapse_percent >= 100) {
+      return LG_E_INVALID_ARG;
+    }
     if (callbacks && callbacks->struct_size < offsetof(lg_server_callbacks, on_publish_start)) {
       return LG_E_INVALID_ARG;
     }
@@ -377,6 +456,35 @@ LG_API lg_status lg_server_create(lg_server **server, const lg_server_options *o
     }
     handle->store.store = &handle->server->store();
     handle->store.random = &handle->server->random();
+    auto gate = std::make_shared<lg::capi::OutputGate>();
+    gate->server = handle->server.get();
+    gate->events = events;
+    handle->gate = gate;
+    events->set_logger(&handle->server->log());
+
+    lg::failover::FailoverConfig failover;
+    failover.policy = o.failover_policy == LG_FAILOVER_MANUAL   ? lg::failover::Policy::Manual
+                      : o.failover_policy == LG_FAILOVER_STICKY ? lg::failover::Policy::Sticky
+                                                                : lg::failover::Policy::Auto;
+    failover.health.stall_ms = pick(o.stall_ms, 1500);
+    failover.health.keyframe_timeout_ms = pick(o.keyframe_timeout_ms, 10000);
+    failover.health.bitrate_collapse_ratio = o.bitrate_collapse_percent / 100.0;
+    failover.health.clear_ms = pick(o.clear_ms, 2000);
+    failover.switch_back_ms = pick(o.switch_back_ms, 10000);
+    failover.reconnect_window_ms = pick(o.reconnect_window_ms, 10000);
+    failover.input_buffer_bytes = pick(o.input_buffer_bytes, 32 * 1024 * 1024);
+    failover.content.black = (o.content_checks & LG_CHECK_BLACK) != 0;
+    failover.content.frozen = (o.content_checks & LG_CHECK_FROZEN) != 0;
+    failover.content.silence = (o.content_checks & LG_CHECK_SILENCE) != 0;
+    failover.content.black_after_ms = pick(o.black_after_ms, 2000);
+    failover.content.frozen_after_ms = pick(o.frozen_after_ms, 4000);
+    failover.content.silence_after_ms = pick(o.silence_after_ms, 3000);
+    failover.content.silence_dbfs = o.silence_dbfs ? o.silence_dbfs : -60;
+    handle->router = std::make_unique<lg::failover::Router>(
+        std::move(failover), *events, [gate](std::function<void()> fn) {
+          gate->post([fn = std::move(fn)](lg::ingest::Server &, CEvents &) { fn(); });
+        });
+    events->set_router(handle->router.get());
 
     if (o.hls) {
       lg::pack::OutputConfig out;
@@ -392,10 +500,6 @@ LG_API lg_status lg_server_create(lg_server **server, const lg_server_options *o
       out.vod_on_stop = o.vod_on_stop != 0;
       out.queue_bytes = pick(o.output_queue_bytes, 64 * 1024 * 1024);
       out.end_after_ms = pick(o.playlist_end_ms, 10000);
-      auto gate = std::make_shared<lg::capi::OutputGate>();
-      gate->server = handle->server.get();
-      gate->events = events;
-      handle->gate = gate;
       handle->packager = std::make_unique<lg::pack::Packager>(
           std::move(out), handle->server->store(),
           [gate](lg::pack::OutputEvent e) {
@@ -433,7 +537,7 @@ LG_API void lg_server_destroy(lg_server *server) {
     // The output threads finish what is queued (closing live segments and
     // recordings) and report nothing more; then the loop goes.
     if (server->packager) server->packager->stop();
-    if (server->gate) server->gate->close();
+    server->gate->close();
     lg::ingest::Server::destroy(std::move(server->server));
   } catch (...) {
   }

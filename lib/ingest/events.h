@@ -76,6 +76,8 @@ class Events {
   virtual void on_publish_stop(const PublishInfo &, const Stats &, lg_status, std::string_view) {}
   virtual void on_frame(const PublishInfo &, const media::Frame &) {}
   virtual void on_authorize(const AuthRequest &) {}
+  // Every ServerConfig::tick_interval_ms, with the steady clock in us.
+  virtual void on_tick(int64_t) {}
 };
 
 }  // namespace lg::ingest

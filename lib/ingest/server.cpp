@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <chrono>
 #include <filesystem>
 #include <optional>
 #include <set>
@@ -41,6 +42,12 @@ void queue_work(uv_loop_t *loop, std::function<void()> work, std::function<void(
         std::unique_ptr<Work> owned(static_cast<Work *>(req->data));
         owned->done();
       });
+}
+
+int64_t steady_now_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
 }
 
 uv_timer_t *start_timer(uv_loop_t *loop, uint64_t interval_ms, void *data, uv_timer_cb cb) {
@@ -151,6 +158,10 @@ lg_status Server::start(std::string &error) {
   }
   sweep_timer_ = start_timer(loop_.uv(), kSweepIntervalMs, this,
                              [](uv_timer_t *t) { static_cast<Server *>(t->data)->sweep(); });
+  tick_timer_ = start_timer(loop_.uv(), config_.tick_interval_ms, this, [](uv_timer_t *t) {
+    auto *self = static_cast<Server *>(t->data);
+    if (!self->destroyed_) self->events_->on_tick(steady_now_us());
+  });
   if (config_.revoke_policy == RevokePolicy::Disconnect && config_.revalidate_interval_ms > 0) {
     revalidate_timer_ =
         start_timer(loop_.uv(), config_.revalidate_interval_ms, this,
@@ -308,6 +319,7 @@ void Server::shutdown() {
   if (rtmps_listener_) rtmps_listener_->close();
   close_timer(sweep_timer_);
   close_timer(revalidate_timer_);
+  close_timer(tick_timer_);
   // Sessions end with a stop event (hosts flush on it) unless the host is
   // destroying us from a callback and asked for silence by doing so.
   std::vector<uint64_t> ids;

@@ -56,6 +56,8 @@ struct ServerConfig {
   uint32_t max_streams_per_entry = 16;
   uint32_t max_send_buffer = 1024 * 1024;
   bool host_authorization = false;
+  // How often Events::on_tick runs: the resolution of failure detection.
+  uint32_t tick_interval_ms = 50;
 };
 
 class Connection;
@@ -91,6 +93,8 @@ class Server {
   uv_loop_t *uv() { return loop_.uv(); }
   // Runs `fn` on the loop thread (from any thread); dropped once stopping.
   void post(std::function<void()> fn) { loop_.post(std::move(fn)); }
+  // Runs `fn` on the loop thread and waits (inline on the loop thread).
+  void call(const std::function<void()> &fn) { loop_.call(fn); }
   uint64_t next_session_id() { return ++last_session_id_; }
   void request_publish(Connection &conn);
   void release_publish(Connection &conn);
@@ -133,6 +137,7 @@ class Server {
   std::atomic<size_t> connection_count_{0};
   uv_timer_t *sweep_timer_ = nullptr;
   uv_timer_t *revalidate_timer_ = nullptr;
+  uv_timer_t *tick_timer_ = nullptr;
   bool revalidating_ = false;
   uint64_t last_conn_id_ = 0;
   uint64_t last_session_id_ = 0;

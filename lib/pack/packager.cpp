@@ -92,42 +92,28 @@ void Packager::push(Job job, size_t bytes) {
   wake_.notify_one();
 }
 
-void Packager::on_publish_start(const ingest::PublishInfo &info) {
+void Packager::on_output_start(const failover::Output &out) {
   Session s;
-  s.key = key_of(info.entry_id, info.stream_name);
-  s.video_codec = info.video.codec;
-  s.video_config = info.video.config;
-  s.audio_codec = info.audio.codec;
-  s.audio_config = info.audio.config;
-  // One publish feeds a stream name's output at a time: a second one (a
-  // backup pushing the same name) waits until the first stops.
-  if (!owners_.count(s.key)) {
-    s.owner = true;
-    owners_[s.key] = info.session_id;
-    push(StartJob{info.entry_id, info.stream_name, info.video, info.audio}, kFrameOverhead);
-  } else {
-    log_(LG_LOG_INFO, "session " + std::to_string(info.session_id) + " publishes " + s.key +
-                          " while another session feeds its output: not packaged");
-  }
-  sessions_[info.session_id] = std::move(s);
+  s.key = key_of(out.entry_id, out.stream_name);
+  s.has_video = out.video.codec != media::Codec::Unknown;
+  sessions_[out.id] = s;
+  push(StartJob{out.entry_id, out.stream_name, out.video, out.audio}, kFrameOverhead);
 }
 
-void Packager::on_frame(const ingest::PublishInfo &info, const media::Frame &frame) {
-  auto it = sessions_.find(info.session_id);
-  if (it == sessions_.end() || !it->second.owner) return;
+void Packager::on_output_params(const failover::Output &out) {
+  auto it = sessions_.find(out.id);
+  if (it == sessions_.end()) return;
+  it->second.has_video = out.video.codec != media::Codec::Unknown;
+  push(ParamsJob{it->second.key, out.video, out.audio}, kFrameOverhead);
+}
+
+void Packager::on_output_frame(const failover::Output &out, const media::Frame &frame) {
+  auto it = sessions_.find(out.id);
+  if (it == sessions_.end()) return;
   Session &s = it->second;
-  if (info.video.codec != s.video_codec || info.video.config != s.video_config ||
-      info.audio.codec != s.audio_codec || info.audio.config != s.audio_config) {
-    s.video_codec = info.video.codec;
-    s.video_config = info.video.config;
-    s.audio_codec = info.audio.codec;
-    s.audio_config = info.audio.config;
-    push(ParamsJob{s.key, info.video, info.audio}, kFrameOverhead);
-  }
   const size_t bytes = frame.size + kFrameOverhead;
-  const bool has_video = s.video_codec != media::Codec::Unknown;
   const bool resume_point =
-      !has_video || (frame.track == media::TrackType::Video && frame.keyframe);
+      !s.has_video || (frame.track == media::TrackType::Video && frame.keyframe);
   bool drop = false;
   {
     std::lock_guard lock(mutex_);
@@ -148,13 +134,10 @@ void Packager::on_frame(const ingest::PublishInfo &info, const media::Frame &fra
   push(FrameJob{s.key, frame, steady_us()}, bytes);
 }
 
-void Packager::on_publish_stop(const ingest::PublishInfo &info) {
-  auto it = sessions_.find(info.session_id);
+void Packager::on_output_stop(const failover::Output &out) {
+  auto it = sessions_.find(out.id);
   if (it == sessions_.end()) return;
-  if (it->second.owner) {
-    owners_.erase(it->second.key);
-    push(StopJob{it->second.key}, kFrameOverhead);
-  }
+  push(StopJob{it->second.key}, kFrameOverhead);
   sessions_.erase(it);
 }
 

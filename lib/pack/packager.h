@@ -1,5 +1,6 @@
-// The packager: turns every live stream of a server into HLS, DVR windows
-// and recordings, and cuts clips. Frames reach it on the loop thread and
+// The packager: turns every live output of a server (one per stream name,
+// fed by its primary or backup input) into HLS, DVR windows and
+// recordings, and cuts clips. Frames reach it on the loop thread and
 // are queued (bounded, without copying payloads) to one output thread that
 // does all muxing and file work; clips are remuxed on a second thread so a
 // long clip never delays live segments. Events go back through `emit`,
@@ -21,7 +22,7 @@
 #include <vector>
 
 #include "auth/store.h"
-#include "ingest/events.h"
+#include "failover/selector.h"
 #include "pack/output.h"
 #include "pack/stream_output.h"
 
@@ -53,10 +54,12 @@ class Packager {
   // closed as if they had stopped).
   void stop();
 
-  // Loop thread.
-  void on_publish_start(const ingest::PublishInfo &info);
-  void on_frame(const ingest::PublishInfo &info, const media::Frame &frame);
-  void on_publish_stop(const ingest::PublishInfo &info);
+  // Loop thread: the continuous output of each stream name, whichever
+  // input feeds it.
+  void on_output_start(const failover::Output &out);
+  void on_output_params(const failover::Output &out);
+  void on_output_frame(const failover::Output &out, const media::Frame &frame);
+  void on_output_stop(const failover::Output &out);
 
   // Any thread.
   lg_status set_outputs(const std::string &entry_id, bool dvr, bool recording);
@@ -96,12 +99,10 @@ class Packager {
     int64_t start_ms, end_ms;
   };
 
-  // What the loop thread keeps per live session.
+  // What the loop thread keeps per open output.
   struct Session {
     std::string key;
-    bool owner = false;  // the session feeding the key's output
-    std::vector<uint8_t> video_config, audio_config;
-    media::Codec video_codec = media::Codec::Unknown, audio_codec = media::Codec::Unknown;
+    bool has_video = false;
     bool dropping = false;  // over the queue limit: until the next keyframe
   };
 
@@ -122,9 +123,8 @@ class Packager {
   Emit emit_;
   Log log_;
 
-  // Loop thread only.
+  // Loop thread only: output id -> its session.
   std::map<uint64_t, Session> sessions_;
-  std::map<std::string, uint64_t> owners_;  // key -> session id
 
   std::mutex mutex_;
   std::condition_variable wake_;

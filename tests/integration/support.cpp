@@ -179,6 +179,8 @@ TestServer::TestServer(std::function<void(lg_server_options &)> tweak,
   opts.log = &TestServer::cb_log;
   opts.log_user = this;
   opts.log_level = LG_LOG_DEBUG;
+  // Outputs end with their publish unless a test waits for a reconnect.
+  opts.reconnect_window_ms = 1;
   if (tweak) tweak(opts);
   lg_server_callbacks cb{};
   cb.struct_size = sizeof(cb);
