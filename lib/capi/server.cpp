@@ -75,6 +75,10 @@ class CEvents final : public lg::ingest::Events, public lg::failover::Sink {
   }
 
   void output_start(const lg::failover::Output &out) override {
+    if (log_) {
+      log_->debug("{} stream '{}': output opened on the {}", out.entry_id, out.stream_name,
+                  out.active == lg::url::Role::Primary ? "primary" : "backup");
+    }
     if (packager_) packager_->on_output_start(out);
   }
   void output_params(const lg::failover::Output &out) override {
@@ -87,6 +91,7 @@ class CEvents final : public lg::ingest::Events, public lg::failover::Sink {
     cb_.on_output_frame(cb_.user, out.entry_id.c_str(), out.stream_name.c_str(), &f);
   }
   void output_stop(const lg::failover::Output &out) override {
+    if (log_) log_->debug("{} stream '{}': output closed", out.entry_id, out.stream_name);
     if (packager_) packager_->on_output_stop(out);
   }
   void output_switch(const lg::failover::Output &out, const lg::failover::SwitchEvent &e) override {

@@ -32,6 +32,7 @@ const char *fault_name(Fault fault) {
 
 void Health::connected(int64_t now_us) {
   present_ = true;
+  ever_connected_ = true;
   connected_us_ = now_us;
   // A slot that never failed is healthy from its connection on; one that
   // did must first pass the clear time.
@@ -69,7 +70,7 @@ void Health::media(const media::Frame &frame, bool has_video, int64_t now_us) {
 }
 
 Fault Health::cause(int64_t now_us) const {
-  if (!present_) return Fault::Disconnected;
+  if (!present_) return ever_connected_ ? Fault::Disconnected : Fault::None;
   const int64_t stall_us = config_->stall_ms * 1000;
   const int64_t since = last_media_us_ >= 0 ? last_media_us_ : connected_us_;
   if (now_us - since >= stall_us) return Fault::Stalled;

@@ -64,6 +64,7 @@ class Health {
  private:
   const HealthConfig *config_;
   bool present_ = false;
+  bool ever_connected_ = false;  // a slot never used is not a failed one
   bool has_video_ = false;
   Fault fault_ = Fault::None;
   int64_t cause_gone_us_ = -1;  // when the fault's cause last disappeared

@@ -15,6 +15,12 @@ constexpr size_t kHistoryFrames = 600;
 // identical small frames, so a single match proves nothing.
 constexpr size_t kMinMatches = 3;
 constexpr double kMinMatchShare = 0.9;
+// How far an input carrying the output's own frames may lag and still be
+// waited for, rather than taken as another stream.
+constexpr int64_t kMaxFailoverLagUs = 2'000'000;
+constexpr int64_t kMaxPlannedLagUs = 500'000;
+// How long a backup that could open an output waits for the primary.
+constexpr int64_t kStartGraceUs = 1'000'000;
 // Without keyframes to count, an audio-only input keeps this much.
 constexpr int64_t kAudioBufferUs = 4'000'000;
 
@@ -160,15 +166,19 @@ void Selector::frame(Role role, const media::VideoParams &video, const media::Au
     emit(s, frame, s.buffer.back().hash, now_us);
     return;
   }
-  if (!cut) return;
   if (!open_) {
-    // The first input to offer a starting point opens the output; a
-    // backup that does so waits for the primary only if the primary is
-    // connected and already able to start.
-    if (role == Role::Backup && ready(slot(Role::Primary))) return;
+    // The first input to offer a starting point opens the output, except
+    // that a backup gives the primary a moment: an encoder pushing to both
+    // connects them at about the same time.
+    if (!ready(s)) return;
+    if (role == Role::Backup) {
+      if (backup_ready_us_ < 0) backup_ready_us_ = now_us;
+      if (now_us - backup_ready_us_ < kStartGraceUs) return;
+    }
     open(role, now_us);
     return;
   }
+  if (!cut) return;
   if (!active_) {
     activate(role, SwitchKind::Resume, Fault::None, now_us);
     return;
@@ -244,6 +254,7 @@ void Selector::emit(Slot &s, const media::Frame &frame, uint64_t hash, int64_t n
 void Selector::open(Role role, int64_t now_us) {
   Slot &s = slot(role);
   open_ = true;
+  backup_ready_us_ = -1;
   active_ = role;
   waiting_since_us_ = -1;
   pending_.reset();
@@ -296,11 +307,15 @@ bool Selector::activate(Role role, SwitchKind kind, Fault fault, int64_t now_us)
   e.gap_ms = last_emit_us_ >= 0 ? (now_us - last_emit_us_) / 1000 : 0;
 
   auto start = s.buffer.end();
-  if (auto offset = aligned_offset(s)) {
-    // The same stream: go on right after the last frame sent. A planned
-    // switch waits until the input has caught up, so that nothing stalls.
-    const auto &newest = s.buffer.back().frame;
-    if (planned && newest.dts_us + *offset <= last) return false;
+  auto offset = aligned_offset(s);
+  // The same frames, but late: the output waits for them (no frame twice,
+  // none lost) only as long as a viewer would barely notice. A failover
+  // accepts more, since its alternative repeats that much media; a planned
+  // switch, whose active input is fine, accepts less.
+  const int64_t max_lag_us = planned ? kMaxPlannedLagUs : kMaxFailoverLagUs;
+  if (offset && last - (s.buffer.back().frame.dts_us + *offset) > max_lag_us) offset.reset();
+  if (offset) {
+    // The same stream: go on right after the last frame sent.
     s.offset_us = *offset;
     e.aligned = true;
     start = s.buffer.begin();
@@ -397,7 +412,9 @@ void Selector::check(int64_t now_us) {
   }
   const Role active = *active_;
   Slot &a = slot(active);
-  if (!a.health.healthy()) {
+  // The active input is left for what is wrong with it now; one still in
+  // its clear time after a reconnect, but sound, stays.
+  if (a.health.cause(now_us) != Fault::None) {
     usable_after(active, now_us);
     return;
   }

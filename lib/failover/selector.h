@@ -168,6 +168,7 @@ class Selector {
   bool open_ = false;
   std::optional<Role> active_;
   int64_t waiting_since_us_ = -1;  // open with no active input
+  int64_t backup_ready_us_ = -1;   // not open: since when the backup could open it
   std::optional<Role> pending_;    // a planned switch, at the input's next cut point
   SwitchKind pending_kind_ = SwitchKind::SwitchBack;
 

@@ -191,6 +191,8 @@ TestServer::TestServer(std::function<void(lg_server_options &)> tweak,
   cb.on_frame = &TestServer::cb_frame;
   cb.on_authorize = &TestServer::cb_authorize;
   cb.on_output = &TestServer::cb_output;
+  cb.on_failover = &TestServer::cb_failover;
+  cb.on_output_frame = &TestServer::cb_output_frame;
   if (tweak_callbacks) tweak_callbacks(cb);
   if (lg_server_create(&server_, &opts, &cb) != LG_OK) {
     throw std::runtime_error("lg_server_create failed");
@@ -371,6 +373,33 @@ void TestServer::cb_output(void *user, const lg_output_event *e) {
     self->events_.outputs.push_back({e->type, e->entry_id, e->stream_name, e->path, e->reason,
                                      e->sequence, e->bytes, e->clip_id, e->duration_ms,
                                      e->latency_us, e->status});
+  }
+  self->cv_.notify_all();
+}
+
+void TestServer::cb_failover(void *user, const lg_failover_event *e) {
+  auto *self = static_cast<TestServer *>(user);
+  {
+    std::lock_guard lock(self->mutex_);
+    self->events_.failovers.push_back({e->entry_id, e->stream_name, e->kind, e->from, e->to,
+                                       e->fault, e->aligned != 0, e->gap_ms, e->lost_ms,
+                                       self->events_.output_frames.size()});
+  }
+  self->cv_.notify_all();
+}
+
+void TestServer::cb_output_frame(void *user, const char *, const char *stream_name,
+                                 const lg_frame *frame) {
+  auto *self = static_cast<TestServer *>(user);
+  uint64_t hash = 1469598103934665603ULL;
+  for (size_t i = 0; i < frame->size; ++i) {
+    hash ^= frame->data[i];
+    hash *= 1099511628211ULL;
+  }
+  {
+    std::lock_guard lock(self->mutex_);
+    self->events_.output_frames.push_back(
+        {stream_name, frame->track, frame->dts_us, frame->pts_us, frame->keyframe != 0, hash});
   }
   self->cv_.notify_all();
 }

@@ -111,6 +111,25 @@ struct Events {
     lg_status status;
   };
   std::vector<Output> outputs;
+  struct Failover {
+    std::string entry_id, stream_name;
+    lg_switch_kind kind;
+    lg_role from, to;
+    lg_input_fault fault;
+    bool aligned;
+    int64_t gap_ms, lost_ms;
+    size_t output_frames;  // how many output frames had gone out before it
+  };
+  std::vector<Failover> failovers;
+  // The continuous output of every stream name, in order.
+  struct OutFrame {
+    std::string stream_name;
+    lg_track_type track;
+    int64_t dts_us, pts_us;
+    bool key;
+    uint64_t hash;  // of the payload
+  };
+  std::vector<OutFrame> output_frames;
   std::vector<lg_auth_request> auth;  // pointers inside are not kept
   std::vector<std::string> auth_tokens;
 };
@@ -164,6 +183,9 @@ class TestServer {
   static void cb_frame(void *user, const lg_publish_info *info, const lg_frame *frame);
   static void cb_authorize(void *user, const lg_auth_request *request);
   static void cb_output(void *user, const lg_output_event *event);
+  static void cb_failover(void *user, const lg_failover_event *event);
+  static void cb_output_frame(void *user, const char *entry_id, const char *stream_name,
+                              const lg_frame *frame);
   static void cb_log(void *user, lg_log_level level, const char *message);
 
   TempDir dir_;

@@ -442,3 +442,55 @@ TEST_CASE("a standby input keeps at most two GOPs", "[failover][selector]") {
   CHECK(first_b->tag == "b/v1770");
   CHECK(video.end() - first_b == 30);
 }
+
+TEST_CASE("the same frames replayed seconds late count as another stream", "[failover][selector]") {
+  Rig rig;
+  rig.make();
+  Encoder a("enc");
+  rig.sel->connect(Role::Primary, 1, rig.now);
+  for (int i = 0; i < 150; ++i) rig.step(&a, nullptr);
+  // The backup replays the same encoder output from its start, 5 s behind.
+  Encoder replay("enc");
+  rig.sel->connect(Role::Backup, 2, rig.now);
+  for (int i = 0; i < 40; ++i) rig.step(&a, &replay);
+  rig.sel->disconnect(Role::Primary, rig.now);
+  rig.step(nullptr, &replay);
+  REQUIRE(rig.out.switches.size() == 1);
+  CHECK_FALSE(rig.out.switches[0].aligned);
+  const auto video = rig.out.video();
+  CHECK(video[190].tag == "enc/v30");  // the replay's latest keyframe, at once
+  CHECK(video[190].dts == video[189].dts + kFrameUs);
+  require_rising(rig.out.frames);
+}
+
+TEST_CASE("an input that connects after the timer has run is not taken for a failed one",
+          "[failover][selector]") {
+  Rig rig;
+  rig.make();
+  Encoder a("enc"), b("enc");
+  rig.sel->connect(Role::Backup, 2, rig.now);
+  for (int i = 0; i < 5; ++i) rig.step(nullptr, &b);  // timer runs with no primary yet
+  rig.sel->connect(Role::Primary, 1, rig.now);
+  for (int i = 0; i < 100; ++i) rig.step(&a, &b);
+  // The primary opened the output and kept it: no switch at all.
+  CHECK(rig.out.switches.empty());
+  CHECK(rig.out.video().front().role == Role::Primary);
+  CHECK(rig.out.video().back().role == Role::Primary);
+}
+
+TEST_CASE("a backup alone opens the output after a grace time for the primary",
+          "[failover][selector]") {
+  Rig rig;
+  rig.make();
+  Encoder b("b");
+  rig.sel->connect(Role::Backup, 2, rig.now);
+  for (int i = 0; i < 29; ++i) rig.step(nullptr, &b);
+  CHECK(rig.out.starts == 0);
+  for (int i = 0; i < 3; ++i) rig.step(nullptr, &b);
+  REQUIRE(rig.out.starts == 1);
+  // Nothing the backup sent while it waited is lost.
+  const auto video = rig.out.video();
+  REQUIRE(video.size() == 32);
+  CHECK(video.front().tag == "b/v0");
+  CHECK(video.front().role == Role::Backup);
+}
