@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "admin_key.h"
+#include "failover_json.h"
 #include "json.h"
 
 namespace lgserver {
@@ -223,6 +224,13 @@ std::string clip_url(const std::string &entry_id, uint64_t clip_id) {
   return "/clips/" + entry_id + "/" + std::to_string(clip_id) + ".mp4";
 }
 
+// "failover": the state of every output of the entry, or null if the
+// library cannot list them.
+void write_failover_member(JsonWriter &json, lg_server *server, const std::string &entry_id) {
+  json.key("failover");
+  if (write_entry_failover(json, server, entry_id) != LG_OK) json.null();
+}
+
 }  // namespace
 
 HttpReply AdminApi::handle(const HttpRequest &request) const {
@@ -285,6 +293,9 @@ HttpReply AdminApi::handle(const HttpRequest &request) const {
     if (what == "clips") {
       return method == "POST" ? request_clip(id, request) : method_not_allowed("POST");
     }
+    if (what == "switch") {
+      return method == "POST" ? switch_input(id, request) : method_not_allowed("POST");
+    }
   }
   if (parts.size() == 6) {
     if (what == "clips") {
@@ -341,7 +352,12 @@ HttpReply AdminApi::create_entry(const HttpRequest &request) const {
 HttpReply AdminApi::show_entry(const std::string &id) const {
   lg_entry entry;
   if (auto error = find_entry(id, entry)) return std::move(*error);
-  return entry_reply(200, entry);
+  JsonWriter json;
+  json.begin_object();
+  write_entry_fields(json, entry, urls_);
+  write_failover_member(json, server_, id);
+  json.end_object();
+  return json_reply(200, json.str());
 }
 
 HttpReply AdminApi::delete_entry(const std::string &id) const {
@@ -526,6 +542,58 @@ HttpReply AdminApi::show_stream(const std::string &id, std::string_view stream) 
   const std::string prefix = base + "/live/" + id + "/" + name;
   json.key("liveUrl").string_or_null(base.empty() ? nullptr : (prefix + "/live.m3u8").c_str());
   json.key("dvrUrl").string_or_null(base.empty() ? nullptr : (prefix + "/dvr.m3u8").c_str());
+  // Null once the output has stopped: the playlists outlive it.
+  lg_failover_stats stats{};
+  stats.struct_size = sizeof(stats);
+  json.key("failover");
+  if (lg_server_get_failover_stats(server_, id.c_str(), name.c_str(), &stats) == LG_OK) {
+    write_failover_stats(json, stats);
+  } else {
+    json.null();
+  }
+  json.end_object();
+  return json_reply(200, json.str());
+}
+
+HttpReply AdminApi::switch_input(const std::string &id, const HttpRequest &request) const {
+  JsonValue body;
+  std::optional<HttpReply> error;
+  std::optional<std::string> role;
+  std::optional<std::string> stream;
+  bool present = false;
+  if (!body_object(request, false, body, error) ||
+      !known_keys(body, {"role", "streamName"}, error) ||
+      !string_member(body, "role", role, present, error) ||
+      !string_member(body, "streamName", stream, present, error)) {
+    return std::move(*error);
+  }
+  if (!role || (*role != "primary" && *role != "backup")) {
+    return error_reply(400, "'role' must be \"primary\" or \"backup\"");
+  }
+  if (stream && !is_safe_name(*stream)) {
+    return error_reply(400, "'streamName' must name a stream, such as \"1\", or be null");
+  }
+  const lg_role target = *role == "backup" ? LG_ROLE_BACKUP : LG_ROLE_PRIMARY;
+  const lg_status rc =
+      lg_server_switch_input(server_, id.c_str(), stream ? stream->c_str() : nullptr, target);
+  const std::string what =
+      stream ? "stream '" + *stream + "' of entry '" + id + "'" : "entry '" + id + "'";
+  if (rc == LG_E_NOT_FOUND) {
+    return error_reply(404, what + " has no output", lg_status_name(rc));
+  }
+  if (rc == LG_E_STATE) {
+    return error_reply(409, "the " + *role + " input of " + what + " is not connected",
+                       lg_status_name(rc));
+  }
+  if (rc != LG_OK) return library_error(rc, "cannot switch " + what);
+  // The switch itself waits for that input's next keyframe: the state is
+  // as it stands, for a client to poll from.
+  JsonWriter json;
+  json.begin_object();
+  json.key("entryId").string(id);
+  json.key("role").string(*role);
+  json.key("streamName").string_or_null(stream ? stream->c_str() : nullptr);
+  write_failover_member(json, server_, id);
   json.end_object();
   return json_reply(200, json.str());
 }

@@ -1,5 +1,6 @@
 // The JSON admin API under /api/v1: entries, tokens, SRT passphrases,
-// outputs, clips and stream state, behind a bearer key.
+// outputs, clips, stream and failover state and forced switches, behind a
+// bearer key.
 #pragma once
 
 #include <cstdint>
@@ -74,6 +75,7 @@ class AdminApi {
   HttpReply request_clip(const std::string &id, const HttpRequest &request) const;
   HttpReply show_clip(const std::string &id, std::string_view clip_id) const;
   HttpReply show_stream(const std::string &id, std::string_view stream) const;
+  HttpReply switch_input(const std::string &id, const HttpRequest &request) const;
 
   HttpReply entry_reply(unsigned status, const lg_entry &entry) const;
   // 404 unless the entry exists; fills `entry`.

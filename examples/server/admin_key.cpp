@@ -118,23 +118,29 @@ bool create_key_file(const std::string &path, std::string &out, bool &exists, st
   return true;
 }
 
+std::string key_file_path(const std::string &data_dir) {
+  std::error_code ec;
+  auto path = std::filesystem::absolute(std::filesystem::path(data_dir) / "admin-key", ec);
+  if (ec) path = std::filesystem::path(data_dir) / "admin-key";
+  return path.lexically_normal().string();
+}
+
+bool use_flag_key(const std::string &flag_key, AdminKey &out, std::string &error) {
+  std::string why;
+  if (!valid_key(flag_key, why)) {
+    error = "--admin-key " + why;
+    return false;
+  }
+  out = AdminKey{flag_key, {}};
+  return true;
+}
+
 }  // namespace
 
 bool load_admin_key(const std::string &flag_key, const std::string &data_dir, AdminKey &out,
                     std::string &error) {
-  if (!flag_key.empty()) {
-    std::string why;
-    if (!valid_key(flag_key, why)) {
-      error = "--admin-key " + why;
-      return false;
-    }
-    out = AdminKey{flag_key, {}};
-    return true;
-  }
-  std::error_code ec;
-  auto path = std::filesystem::absolute(std::filesystem::path(data_dir) / "admin-key", ec);
-  if (ec) path = std::filesystem::path(data_dir) / "admin-key";
-  const std::string file = path.lexically_normal().string();
+  if (!flag_key.empty()) return use_flag_key(flag_key, out, error);
+  const std::string file = key_file_path(data_dir);
   bool exists = false;
   std::string key;
   if (create_key_file(file, key, exists, error)) {
@@ -142,6 +148,16 @@ bool load_admin_key(const std::string &flag_key, const std::string &data_dir, Ad
     return true;
   }
   if (!exists) return false;
+  if (!read_key_file(file, key, error)) return false;
+  out = AdminKey{key, file};
+  return true;
+}
+
+bool read_admin_key(const std::string &flag_key, const std::string &data_dir, AdminKey &out,
+                    std::string &error) {
+  if (!flag_key.empty()) return use_flag_key(flag_key, out, error);
+  const std::string file = key_file_path(data_dir);
+  std::string key;
   if (!read_key_file(file, key, error)) return false;
   out = AdminKey{key, file};
   return true;

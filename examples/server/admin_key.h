@@ -20,6 +20,10 @@ struct AdminKey {
 bool load_admin_key(const std::string &flag_key, const std::string &data_dir, AdminKey &out,
                     std::string &error);
 
+// The same for a client of a running server: never makes the file.
+bool read_admin_key(const std::string &flag_key, const std::string &data_dir, AdminKey &out,
+                    std::string &error);
+
 // Whether `presented` equals `expected`, in a time that depends only on the
 // lengths, so a network client cannot find the key byte by byte.
 bool same_key(std::string_view presented, std::string_view expected);

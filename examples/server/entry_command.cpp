@@ -1,11 +1,13 @@
 #include "entry_command.h"
 
 #include <cstdio>
+#include <ctime>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "admin_client.h"
 #include "data_dir.h"
 #include "endpoints.h"
 #include "json.h"
@@ -50,6 +52,155 @@ lg_entry empty_entry() {
 
 int print_entry(const lg_entry &entry, const Options &options, const UrlSettings &urls) {
   print(options.json ? entry_json(entry, urls) + "\n" : describe_entry(entry, urls));
+  return 0;
+}
+
+// "2026-11-30T20:15:00Z" from Unix milliseconds.
+std::string utc_time(int64_t unix_ms) {
+  const std::time_t seconds = static_cast<std::time_t>(unix_ms / 1000);
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  char text[32];
+  std::strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return text;
+}
+
+std::string member_text(const JsonValue &object, std::string_view key) {
+  const JsonValue *value = object.find(key);
+  if (!value || value->is_null()) return {};
+  return value->text;
+}
+
+// "1 switch", "2 switches" from a count in the reply.
+std::string counted(const JsonValue &object, std::string_view key, const char *one,
+                    const char *many) {
+  const std::string n = member_text(object, key);
+  return n + " " + (n == "1" ? one : many);
+}
+
+std::string input_state(const JsonValue &stream, const char *role) {
+  const JsonValue *present = stream.find(std::string(role) + "Present");
+  if (!present || !present->boolean) return std::string(role) + " not connected";
+  const std::string fault = member_text(stream, std::string(role) + "Fault");
+  return std::string(role) + " " + (fault.empty() ? "healthy" : fault);
+}
+
+// A few lines on each output, from the admin API's "failover" object.
+std::string describe_failover(const JsonValue &failover) {
+  if (failover.members.empty()) return "  failover    no live stream\n";
+  std::string out;
+  for (const auto &[name, stream] : failover.members) {
+    const std::string active = member_text(stream, "activeInput");
+    out += "  failover    stream " + name + ": " +
+           (active.empty() ? "awaiting a reconnect" : active + " active") + "; " +
+           input_state(stream, "primary") + ", " + input_state(stream, "backup") + "\n";
+    out += "              " + counted(stream, "switches", "switch", "switches") + ", " +
+           counted(stream, "resumes", "resume", "resumes") + ", longest gap " +
+           member_text(stream, "maxGapMs") + " ms, " + member_text(stream, "backupMs") +
+           " ms on the backup\n";
+    const JsonValue *last = stream.find("lastSwitch");
+    if (last && last->type == JsonValue::Type::Object) {
+      const std::string fault = member_text(*last, "fault");
+      const std::optional<int64_t> when =
+          last->find("unixMs") ? last->find("unixMs")->integer() : std::nullopt;
+      out += "              last " + member_text(*last, "kind") +
+             (fault.empty() ? "" : " (" + fault + ")") + " at " + utc_time(when.value_or(0)) +
+             ", gap " + member_text(*last, "gapMs") + " ms, lost " + member_text(*last, "lostMs") +
+             " ms\n";
+    }
+  }
+  return out;
+}
+
+// The "failover" object of the running server's reply to GET entry, or
+// nullptr with the reason in `why`.
+const JsonValue *failover_state(const AdminCall &call, JsonValue &reply, std::string &why) {
+  if (call.result == AdminCall::Result::NotRunning) {
+    why = "no server is running on this data directory";
+    return nullptr;
+  }
+  if (call.result == AdminCall::Result::Failed) {
+    why = call.error;
+    return nullptr;
+  }
+  if (call.status != 200) {
+    why = "the server at " + call.server + " answered " + std::to_string(call.status) + ": " +
+          admin_error_message(call);
+    return nullptr;
+  }
+  std::string ignored;
+  const JsonValue *failover =
+      parse_json(call.body, reply, ignored) ? reply.find("failover") : nullptr;
+  if (!failover || failover->type != JsonValue::Type::Object) {
+    why = "the server at " + call.server + " sent no failover state";
+    return nullptr;
+  }
+  return failover;
+}
+
+// The entry from the store, with the failover state of its outputs when a
+// server runs on the same data directory (null in JSON when none does or it
+// cannot be asked).
+int show(const lg_entry &entry, const Options &options, const UrlSettings &urls) {
+  const AdminCall call = call_admin_api(options.data_dir, options.admin_key, "GET",
+                                        std::string("/api/v1/entries/") + entry.id);
+  JsonValue reply;
+  std::string why;
+  const JsonValue *failover = failover_state(call, reply, why);
+  if (options.json) {
+    if (!failover && call.result != AdminCall::Result::NotRunning) {
+      std::fprintf(stderr, "livegate-server: failover state unknown: %s\n", why.c_str());
+    }
+    JsonWriter json;
+    json.begin_object();
+    write_entry_fields(json, entry, urls);
+    json.key("failover");
+    if (failover) {
+      write_json(json, *failover);
+    } else {
+      json.null();
+    }
+    json.end_object();
+    print(json.str() + "\n");
+    return 0;
+  }
+  print(describe_entry(entry, urls) +
+        (failover ? describe_failover(*failover) : "  failover    unknown: " + why + "\n"));
+  return 0;
+}
+
+// Asks the running server to feed the entry's outputs from another input.
+int switch_input(const Options &options) {
+  const char *role = lg_role_name(options.role.value_or(LG_ROLE_PRIMARY));
+  JsonWriter body;
+  body.begin_object().key("role").string(role);
+  if (options.stream) body.key("streamName").string(*options.stream);
+  body.end_object();
+  const AdminCall call =
+      call_admin_api(options.data_dir, options.admin_key, "POST",
+                     "/api/v1/entries/" + options.entry_id + "/switch", body.str());
+  if (call.result == AdminCall::Result::NotRunning) {
+    return fail("no server with HTTP is running on the data directory '" + options.data_dir +
+                "' (no live " + server_file_path(options.data_dir) + ")");
+  }
+  if (call.result == AdminCall::Result::Failed) return fail(call.error);
+  if (call.status != 200) {
+    return fail("cannot switch entry '" + options.entry_id + "' to its " + role +
+                " input: " + admin_error_message(call));
+  }
+  if (options.json) {
+    print(call.body);
+    return 0;
+  }
+  JsonValue reply;
+  std::string ignored;
+  const JsonValue *failover = nullptr;
+  if (parse_json(call.body, reply, ignored)) failover = reply.find("failover");
+  print("entry " + options.entry_id + ": switching " +
+        (options.stream ? "stream " + *options.stream : std::string("every stream")) + " to the " +
+        role + " input at its next keyframe\n" +
+        (failover && failover->type == JsonValue::Type::Object ? describe_failover(*failover)
+                                                               : std::string()));
   return 0;
 }
 
@@ -100,10 +251,10 @@ int run_entry_command(const Options &options) {
     if (rc != LG_OK) return fail(store.get(), rc, "cannot create an entry");
     return print_entry(entry, options, urls);
   }
-  if (action == "show") {
+  if (action == "show" || action == "switch") {
     const lg_status rc = lg_store_get_entry(store.get(), &entry, id);
     if (rc != LG_OK) return fail(store.get(), rc, "entry '" + options.entry_id + "'");
-    return print_entry(entry, options, urls);
+    return action == "show" ? show(entry, options, urls) : switch_input(options);
   }
   if (action == "regenerate-token") {
     const lg_status rc = lg_store_regenerate_token(store.get(), &entry, id);

@@ -475,4 +475,34 @@ bool parse_json(std::string_view text, JsonValue &out, std::string &error) {
   return JsonParser(text).parse(out, error);
 }
 
+void write_json(JsonWriter &json, const JsonValue &value) {
+  switch (value.type) {
+    case JsonValue::Type::Null:
+      json.null();
+      return;
+    case JsonValue::Type::Boolean:
+      json.boolean(value.boolean);
+      return;
+    case JsonValue::Type::Number:
+      json.raw(value.text);
+      return;
+    case JsonValue::Type::String:
+      json.string(value.text);
+      return;
+    case JsonValue::Type::Array:
+      json.begin_array();
+      for (const JsonValue &item : value.items) write_json(json, item);
+      json.end_array();
+      return;
+    case JsonValue::Type::Object:
+      json.begin_object();
+      for (const auto &[name, member] : value.members) {
+        json.key(name);
+        write_json(json, member);
+      }
+      json.end_object();
+      return;
+  }
+}
+
 }  // namespace lgserver

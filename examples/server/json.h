@@ -84,4 +84,8 @@ struct JsonValue {
 // failure says why, with the byte offset, in `error`.
 bool parse_json(std::string_view text, JsonValue &out, std::string &error);
 
+// Writes a parsed document back (one the example server received, passed
+// on), numbers exactly as they were written.
+void write_json(JsonWriter &json, const JsonValue &value);
+
 }  // namespace lgserver

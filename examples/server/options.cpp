@@ -15,11 +15,13 @@ const char kUsage[] = R"(Usage:
 
   livegate-server entry create [--name NAME] [--json] [STORE OPTIONS]
   livegate-server entry list [--json] [STORE OPTIONS]
-  livegate-server entry show ID [--json] [STORE OPTIONS]
+  livegate-server entry show ID [--json] [--admin-key KEY] [STORE OPTIONS]
   livegate-server entry regenerate-token ID [--json] [STORE OPTIONS]
   livegate-server entry set-srt-passphrase ID (PASSPHRASE | - | --clear) [--json] [STORE OPTIONS]
   livegate-server entry set-outputs ID [--dvr on|off] [--recording on|off] [--json] [STORE OPTIONS]
   livegate-server entry delete ID [--json] [STORE OPTIONS]
+  livegate-server entry switch ID primary|backup [--stream NAME] [--json] [--admin-key KEY]
+                               [STORE OPTIONS]
       Manage entries. Safe while a server runs on the same data directory;
       it sees every change on the next publish. --json prints the entry with
       its token and every endpoint URL. set-srt-passphrase sets the
@@ -27,8 +29,16 @@ const char kUsage[] = R"(Usage:
       reads it from the first line of stdin, keeping it out of the process
       list); --clear removes it. set-outputs switches the entry's DVR window
       and recording (a running server applies it to the next broadcast; the
-      admin API applies it at once). Exit status: 0 ok, 1 on error (no such
-      entry, bad usage, store failure) with a message on stderr.
+      admin API applies it at once). show also reports the failover state
+      of the entry's live streams when a server with HTTP runs on the same
+      data directory (it writes its HTTP address to DATA_DIR/server.json;
+      the admin key is read from DATA_DIR/admin-key unless --admin-key is
+      given). switch asks that server to feed the entry's outputs (every
+      stream name, or only --stream NAME) from the primary or the backup
+      input, from that input's next keyframe: a failover drill, or the way
+      back under --failover-policy manual. Exit status: 0 ok, 1 on error (no
+      such entry, bad usage, store failure; for switch, no server running or
+      the server refusing) with a message on stderr.
 
 Store options (server and entry subcommands):
   --data-dir DIR          where the entry store lives: DIR/livegate.db
@@ -80,13 +90,47 @@ Output options (server):
                           (default 600)
   --no-vod-on-stop        do not make an MP4 of each broadcast when it ends
   --playlist-end-ms MS    end a stream's playlists (EXT-X-ENDLIST) once its
-                          publish has been gone MS milliseconds; a publish
+                          output has been stopped MS milliseconds; a publish
                           back sooner continues them (default 10000)
+
+Redundancy options (server): an entry's primary and backup inputs of one
+stream name feed one output, from one input at a time.
+  --failover-policy P     what the output does once the backup has taken
+                          over: auto (default) goes back to the primary once
+                          it has been healthy for --switch-back-ms; manual
+                          stays until switched (admin API or entry switch);
+                          sticky stays on the backup
+  --stall-ms MS           an input without media for MS fails (default 1500)
+  --keyframe-timeout-ms MS
+                          an input without a keyframe for MS fails
+                          (default 10000)
+  --bitrate-collapse-percent N
+                          an input fails when its bitrate over one second
+                          falls below N% of the ten seconds before (0 to 99;
+                          0, the default, does not check)
+  --clear-ms MS           a failed input counts as healthy again after MS
+                          without a fault (default 2000)
+  --switch-back-ms MS     with auto, how long the primary must be healthy
+                          before the output goes back to it (default 10000)
+  --reconnect-window-ms MS
+                          when the last input of a stream name leaves, its
+                          output (live playlists, recording) waits MS for an
+                          encoder to come back and continue the same
+                          broadcast; then it stops and --playlist-end-ms
+                          runs (default 10000)
+  --content-checks LIST   also fail an input on its content: a comma list of
+                          black, frozen and silence (default none)
+  --black-after-ms MS     black video fails an input after MS (default 2000)
+  --frozen-after-ms MS    frozen video fails an input after MS (default 4000)
+  --silence-after-ms MS   audio silence fails an input after MS
+                          (default 3000)
+  --silence-dbfs DB       audio at or below DB dBFS (RMS) is silence, -120 to
+                          -1 (default -60)
 
 HTTP (when --http-port is not off):
   GET /live/ID/master.m3u8, /live/ID/master-dvr.m3u8, /live/ID/STREAM/live.m3u8,
       /live/ID/STREAM/dvr.m3u8 and segments; /recordings/ID/...; /clips/ID/FILE
-  /api/v1/entries[/ID[/token|/srt-passphrase|/outputs|/clips[/N]|/streams/S]]
+  /api/v1/entries[/ID[/token|/srt-passphrase|/outputs|/switch|/clips[/N]|/streams/S]]
       with "Authorization: Bearer KEY"; see the README
 )";
 
@@ -120,7 +164,8 @@ constexpr Flag kFlags[] = {
     {"--clear", false, Scope::Entry},
     {"--http-port", true, Scope::Shared},
     {"--http-address", true, Scope::Server},
-    {"--admin-key", true, Scope::Server},
+    // The server's key, or for entry show and switch the key to reach it with.
+    {"--admin-key", true, Scope::Shared},
     {"--media-dir", true, Scope::Server},
     {"--segment-format", true, Scope::Server},
     {"--segment-target-ms", true, Scope::Server},
@@ -132,6 +177,19 @@ constexpr Flag kFlags[] = {
     {"--no-hls", false, Scope::Server},
     {"--dvr", true, Scope::Entry},
     {"--recording", true, Scope::Entry},
+    {"--failover-policy", true, Scope::Server},
+    {"--stall-ms", true, Scope::Server},
+    {"--keyframe-timeout-ms", true, Scope::Server},
+    {"--bitrate-collapse-percent", true, Scope::Server},
+    {"--clear-ms", true, Scope::Server},
+    {"--switch-back-ms", true, Scope::Server},
+    {"--reconnect-window-ms", true, Scope::Server},
+    {"--content-checks", true, Scope::Server},
+    {"--black-after-ms", true, Scope::Server},
+    {"--frozen-after-ms", true, Scope::Server},
+    {"--silence-after-ms", true, Scope::Server},
+    {"--silence-dbfs", true, Scope::Server},
+    {"--stream", true, Scope::Entry},
 };
 
 // Numeric flags with their bounds, one row each.
@@ -149,6 +207,47 @@ constexpr NumberFlag kNumberFlags[] = {
     {"--dvr-window", &Options::dvr_window_s, 1, 7 * 24 * 3600, "seconds"},
     {"--recording-rotate", &Options::recording_rotate_s, 10, 24 * 3600, "seconds"},
     {"--playlist-end-ms", &Options::playlist_end_ms, 100, 3600 * 1000, "milliseconds"},
+    // The failover timers run every 50 ms: nothing shorter can be told apart.
+    {"--stall-ms", &Options::stall_ms, 100, 60 * 1000, "milliseconds"},
+    {"--keyframe-timeout-ms", &Options::keyframe_timeout_ms, 500, 300 * 1000, "milliseconds"},
+    {"--bitrate-collapse-percent", &Options::bitrate_collapse_percent, 0, 99, "a percentage"},
+    {"--clear-ms", &Options::clear_ms, 50, 600 * 1000, "milliseconds"},
+    {"--switch-back-ms", &Options::switch_back_ms, 50, 3600 * 1000, "milliseconds"},
+    {"--reconnect-window-ms", &Options::reconnect_window_ms, 50, 3600 * 1000, "milliseconds"},
+    {"--black-after-ms", &Options::black_after_ms, 100, 600 * 1000, "milliseconds"},
+    {"--frozen-after-ms", &Options::frozen_after_ms, 100, 600 * 1000, "milliseconds"},
+    {"--silence-after-ms", &Options::silence_after_ms, 100, 600 * 1000, "milliseconds"},
+};
+
+// Content checks by their --content-checks names.
+struct ContentCheck {
+  std::string_view name;
+  uint32_t flag;
+};
+
+constexpr ContentCheck kContentChecks[] = {
+    {"black", LG_CHECK_BLACK},
+    {"frozen", LG_CHECK_FROZEN},
+    {"silence", LG_CHECK_SILENCE},
+};
+
+// Flags that tune one content check, refused without it: a timing for a
+// check that is off would be silently ignored.
+struct CheckTuning {
+  std::string_view flag;
+  const ContentCheck &check;
+  bool (*given)(const Options &);
+};
+
+constexpr CheckTuning kCheckTunings[] = {
+    {"--black-after-ms", kContentChecks[0],
+     [](const Options &o) { return o.black_after_ms.has_value(); }},
+    {"--frozen-after-ms", kContentChecks[1],
+     [](const Options &o) { return o.frozen_after_ms.has_value(); }},
+    {"--silence-after-ms", kContentChecks[2],
+     [](const Options &o) { return o.silence_after_ms.has_value(); }},
+    {"--silence-dbfs", kContentChecks[2],
+     [](const Options &o) { return o.silence_dbfs.has_value(); }},
 };
 
 const Flag *find_flag(std::string_view name) {
@@ -168,12 +267,53 @@ bool parse_port(std::string_view text, int &out) {
   return true;
 }
 
-bool parse_number(std::string_view text, uint32_t &out) {
-  uint32_t value = 0;
+template <typename Number>
+bool parse_number(std::string_view text, Number &out) {
+  Number value = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (ec != std::errc() || end != text.data() + text.size()) return false;
   out = value;
   return true;
+}
+
+// A value that is one of a few words.
+template <typename T>
+struct Word {
+  std::string_view text;
+  T value;
+};
+
+// The value of the word given; nullopt, saying which words `flag` takes,
+// for any other.
+template <typename T, size_t N>
+std::optional<T> parse_word(const std::string &flag, std::string_view value,
+                            const Word<T> (&words)[N], std::string &error) {
+  std::string list;
+  for (size_t i = 0; i < N; ++i) {
+    if (words[i].text == value) return words[i].value;
+    list += i == 0 ? "" : i + 1 == N ? " or " : ", ";
+    list += words[i].text;
+  }
+  error = flag + " takes " + list + ", not '" + std::string(value) + "'";
+  return std::nullopt;
+}
+
+// "black,frozen" and the like; "none" for no check.
+bool parse_content_checks(std::string_view text, uint32_t &out) {
+  out = 0;
+  if (text == "none") return true;
+  while (true) {
+    const size_t comma = text.find(',');
+    const std::string_view name = text.substr(0, comma);
+    const ContentCheck *found = nullptr;
+    for (const ContentCheck &check : kContentChecks) {
+      if (check.name == name) found = &check;
+    }
+    if (!found) return false;
+    out |= found->flag;
+    if (comma == std::string_view::npos) return true;
+    text.remove_prefix(comma + 1);
+  }
 }
 
 bool apply(const Flag &flag, std::string_view value, Options &out, std::string &error) {
@@ -236,24 +376,15 @@ bool apply(const Flag &flag, std::string_view value, Options &out, std::string &
   } else if (flag.name == "--media-dir") {
     out.media_dir = std::string(value);
   } else if (flag.name == "--segment-format") {
-    if (value == "ts") {
-      out.segment_format = LG_SEGMENT_TS;
-    } else if (value == "fmp4") {
-      out.segment_format = LG_SEGMENT_FMP4;
-    } else {
-      error = "--segment-format takes ts or fmp4, not '" + std::string(value) + "'";
-      return false;
-    }
+    static constexpr Word<lg_segment_format> kFormats[] = {{"ts", LG_SEGMENT_TS},
+                                                           {"fmp4", LG_SEGMENT_FMP4}};
+    out.segment_format = parse_word(name, value, kFormats, error);
+    if (!out.segment_format) return false;
   } else if (flag.name == "--dvr" || flag.name == "--recording") {
+    static constexpr Word<bool> kSwitch[] = {{"on", true}, {"off", false}};
     std::optional<bool> &field = flag.name == "--dvr" ? out.dvr : out.recording;
-    if (value == "on") {
-      field = true;
-    } else if (value == "off") {
-      field = false;
-    } else {
-      error = name + " takes on or off, not '" + std::string(value) + "'";
-      return false;
-    }
+    field = parse_word(name, value, kSwitch, error);
+    if (!field) return false;
   } else if (flag.name == "--tls-cert") {
     out.tls_cert = std::string(value);
   } else if (flag.name == "--tls-key") {
@@ -270,27 +401,40 @@ bool apply(const Flag &flag, std::string_view value, Options &out, std::string &
       return false;
     }
   } else if (flag.name == "--log-level") {
-    if (value == "error") {
-      out.log_level = LG_LOG_ERROR;
-    } else if (value == "warn") {
-      out.log_level = LG_LOG_WARN;
-    } else if (value == "info") {
-      out.log_level = LG_LOG_INFO;
-    } else if (value == "debug") {
-      out.log_level = LG_LOG_DEBUG;
-    } else {
-      error = "--log-level takes error, warn, info or debug, not '" + std::string(value) + "'";
+    static constexpr Word<lg_log_level> kLevels[] = {{"error", LG_LOG_ERROR},
+                                                     {"warn", LG_LOG_WARN},
+                                                     {"info", LG_LOG_INFO},
+                                                     {"debug", LG_LOG_DEBUG}};
+    const auto level = parse_word(name, value, kLevels, error);
+    if (!level) return false;
+    out.log_level = *level;
+  } else if (flag.name == "--failover-policy") {
+    static constexpr Word<lg_failover_policy> kPolicies[] = {
+        {"auto", LG_FAILOVER_AUTO}, {"manual", LG_FAILOVER_MANUAL}, {"sticky", LG_FAILOVER_STICKY}};
+    out.failover_policy = parse_word(name, value, kPolicies, error);
+    if (!out.failover_policy) return false;
+  } else if (flag.name == "--content-checks") {
+    if (!parse_content_checks(value, out.content_checks)) {
+      error = "--content-checks takes a comma list of black, frozen and silence (or none), not '" +
+              std::string(value) + "'";
       return false;
     }
+  } else if (flag.name == "--silence-dbfs") {
+    // 0 would mean the library's default, and RMS never exceeds full scale.
+    int32_t dbfs = 0;
+    if (!parse_number(value, dbfs) || dbfs < -120 || dbfs > -1) {
+      error = "--silence-dbfs takes dBFS from -120 to -1, not '" + std::string(value) + "'";
+      return false;
+    }
+    out.silence_dbfs = dbfs;
+  } else if (flag.name == "--stream") {
+    out.stream = std::string(value);
   } else if (flag.name == "--revoke-policy") {
-    if (value == "keep") {
-      out.revoke_policy = LG_REVOKE_KEEP;
-    } else if (value == "disconnect") {
-      out.revoke_policy = LG_REVOKE_DISCONNECT;
-    } else {
-      error = "--revoke-policy takes keep or disconnect, not '" + std::string(value) + "'";
-      return false;
-    }
+    static constexpr Word<lg_revoke_policy> kPolicies[] = {{"keep", LG_REVOKE_KEEP},
+                                                           {"disconnect", LG_REVOKE_DISCONNECT}};
+    const auto policy = parse_word(name, value, kPolicies, error);
+    if (!policy) return false;
+    out.revoke_policy = *policy;
   }
   return true;
 }
@@ -304,6 +448,8 @@ bool entry_action_arity(std::string_view action, size_t &arity) {
     arity = 1;
   } else if (action == "set-srt-passphrase") {
     arity = 2;  // or 1 with --clear
+  } else if (action == "switch") {
+    arity = 2;
   } else {
     return false;
   }
@@ -369,7 +515,7 @@ bool parse_options(std::span<const char *const> args, Options &out, std::string 
     if (positional.size() < 2) {
       error =
           "entry needs an action: create, list, show, regenerate-token, set-srt-passphrase, "
-          "set-outputs or delete";
+          "set-outputs, delete or switch";
       return false;
     }
     out.action = std::string(positional[1]);
@@ -377,15 +523,20 @@ bool parse_options(std::span<const char *const> args, Options &out, std::string 
     if (!entry_action_arity(out.action, arity)) {
       error = "unknown entry action '" + out.action +
               "' (expected create, list, show, regenerate-token, set-srt-passphrase, "
-              "set-outputs or delete)";
+              "set-outputs, delete or switch)";
       return false;
     }
     if (out.action == "set-srt-passphrase" && out.clear) arity = 1;
     if (positional.size() < 2 + arity) {
-      error = out.action == "set-srt-passphrase" && positional.size() == 3
-                  ? "entry set-srt-passphrase needs a passphrase (or - to read it from stdin, "
-                    "or --clear)"
-                  : "entry " + out.action + " needs an entry id";
+      if (out.action == "set-srt-passphrase" && positional.size() == 3) {
+        error =
+            "entry set-srt-passphrase needs a passphrase (or - to read it from stdin, or "
+            "--clear)";
+      } else if (out.action == "switch") {
+        error = "entry switch needs an entry id and primary or backup";
+      } else {
+        error = "entry " + out.action + " needs an entry id";
+      }
       return false;
     }
     if (positional.size() > 2 + arity) {
@@ -394,7 +545,14 @@ bool parse_options(std::span<const char *const> args, Options &out, std::string 
       return false;
     }
     if (arity >= 1) out.entry_id = std::string(positional[2]);
-    if (arity == 2) out.passphrase = std::string(positional[3]);
+    if (out.action == "switch") {
+      static constexpr Word<lg_role> kRoles[] = {{"primary", LG_ROLE_PRIMARY},
+                                                 {"backup", LG_ROLE_BACKUP}};
+      out.role = parse_word("entry switch", positional[3], kRoles, error);
+      if (!out.role) return false;
+    } else if (arity == 2) {
+      out.passphrase = std::string(positional[3]);
+    }
   }
 
   for (const Flag *flag : given) {
@@ -422,6 +580,26 @@ bool parse_options(std::span<const char *const> args, Options &out, std::string 
   if (out.name && out.action != "create") {
     error = "--name is only for entry create";
     return false;
+  }
+  if (out.stream && out.action != "switch") {
+    error = "--stream is only for entry switch";
+    return false;
+  }
+  if (out.mode == Mode::Entry && !out.admin_key.empty() && out.action != "show" &&
+      out.action != "switch") {
+    error = "--admin-key is only for the server, entry show and entry switch";
+    return false;
+  }
+  if (out.switch_back_ms && out.failover_policy.value_or(LG_FAILOVER_AUTO) != LG_FAILOVER_AUTO) {
+    error = "--switch-back-ms is only for --failover-policy auto";
+    return false;
+  }
+  for (const CheckTuning &tuning : kCheckTunings) {
+    if (tuning.given(out) && (out.content_checks & tuning.check.flag) == 0) {
+      error = std::string(tuning.flag) + " needs " + std::string(tuning.check.name) +
+              " in --content-checks";
+      return false;
+    }
   }
   return true;
 }

@@ -27,6 +27,10 @@ struct Options {
   int srt_port = LG_DEFAULT_SRT_PORT;
   // The HTTP port for playback and the admin API (0: ephemeral; -1: off).
   int http_port = kDefaultHttpPort;
+  // The admin API's key; empty: the one in DATA_DIR/admin-key (which the
+  // server makes if missing). entry show and switch use it to reach a running
+  // server.
+  std::string admin_key;
 
   // Server only.
   std::string rtmp_address = "0.0.0.0";
@@ -39,7 +43,6 @@ struct Options {
   lg_log_level log_level = LG_LOG_INFO;
   lg_revoke_policy revoke_policy = LG_REVOKE_KEEP;
   std::string http_address = "0.0.0.0";
-  std::string admin_key;  // empty: read or made in DATA_DIR/admin-key
 
   // Outputs; unset values keep the library's defaults.
   std::string media_dir;  // empty: DATA_DIR/media
@@ -52,10 +55,28 @@ struct Options {
   std::optional<uint32_t> recording_rotate_s;
   std::optional<uint32_t> playlist_end_ms;
 
+  // Redundancy (livegate/failover.h); unset values keep the library's
+  // defaults.
+  std::optional<lg_failover_policy> failover_policy;
+  std::optional<uint32_t> stall_ms;
+  std::optional<uint32_t> keyframe_timeout_ms;
+  std::optional<uint32_t> clear_ms;
+  std::optional<uint32_t> switch_back_ms;
+  std::optional<uint32_t> reconnect_window_ms;
+  std::optional<uint32_t> bitrate_collapse_percent;
+  uint32_t content_checks = 0;  // LG_CHECK_* flags
+  std::optional<uint32_t> black_after_ms;
+  std::optional<uint32_t> frozen_after_ms;
+  std::optional<uint32_t> silence_after_ms;
+  std::optional<int32_t> silence_dbfs;
+
   // Entry subcommands only.
-  // create, list, show, regenerate-token, set-srt-passphrase, set-outputs, delete
+  // create, list, show, regenerate-token, set-srt-passphrase, set-outputs,
+  // delete, switch
   std::string action;
   std::string entry_id;
+  std::optional<lg_role> role;        // switch
+  std::optional<std::string> stream;  // switch; none: every stream name
   std::optional<std::string> name;
   std::optional<std::string> passphrase;  // set-srt-passphrase; none with --clear
   bool clear = false;

@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -18,6 +19,7 @@
 #include "admin_key.h"
 #include "data_dir.h"
 #include "endpoints.h"
+#include "failover_json.h"
 #include "http_server.h"
 #include "json.h"
 #include "livegate/output.h"
@@ -204,6 +206,27 @@ struct Host {
     json.end_object();
     host->output.event(json.str());
   }
+
+  static void on_failover(void *user, const lg_failover_event *event) {
+    JsonWriter json;
+    json.begin_object().key("event").string("failover");
+    write_failover_event(json, *event);
+    json.end_object();
+    static_cast<Host *>(user)->output.event(json.str());
+  }
+};
+
+// Removes DATA_DIR/server.json on every way out, also a failed start.
+class ServerFileGuard {
+ public:
+  ServerFileGuard(std::string dir, int64_t pid) : dir_(std::move(dir)), pid_(pid) {}
+  ServerFileGuard(const ServerFileGuard &) = delete;
+  ServerFileGuard &operator=(const ServerFileGuard &) = delete;
+  ~ServerFileGuard() { remove_server_file(dir_, pid_); }
+
+ private:
+  std::string dir_;
+  int64_t pid_;
 };
 
 struct ServerDestroy {
@@ -323,6 +346,25 @@ int serve(const Options &options) {
   if (options.dvr_window_s) server_options.dvr_window_s = *options.dvr_window_s;
   if (options.recording_rotate_s) server_options.recording_rotate_s = *options.recording_rotate_s;
   if (options.playlist_end_ms) server_options.playlist_end_ms = *options.playlist_end_ms;
+  if (options.failover_policy) server_options.failover_policy = *options.failover_policy;
+  struct Setting {
+    const std::optional<uint32_t> &value;
+    uint32_t &field;
+  };
+  for (const Setting &setting :
+       {Setting{options.stall_ms, server_options.stall_ms},
+        Setting{options.keyframe_timeout_ms, server_options.keyframe_timeout_ms},
+        Setting{options.bitrate_collapse_percent, server_options.bitrate_collapse_percent},
+        Setting{options.clear_ms, server_options.clear_ms},
+        Setting{options.switch_back_ms, server_options.switch_back_ms},
+        Setting{options.reconnect_window_ms, server_options.reconnect_window_ms},
+        Setting{options.black_after_ms, server_options.black_after_ms},
+        Setting{options.frozen_after_ms, server_options.frozen_after_ms},
+        Setting{options.silence_after_ms, server_options.silence_after_ms}}) {
+    if (setting.value) setting.field = *setting.value;
+  }
+  server_options.content_checks = options.content_checks;
+  if (options.silence_dbfs) server_options.silence_dbfs = *options.silence_dbfs;
   if (options.tls_cert.empty() != options.tls_key.empty()) {
     return fail(output,
                 "--tls-cert and --tls-key go together (or neither, for a self-signed "
@@ -336,6 +378,7 @@ int serve(const Options &options) {
   callbacks.on_publish_reject = Host::on_publish_reject;
   callbacks.on_publish_stop = Host::on_publish_stop;
   callbacks.on_output = Host::on_output;
+  callbacks.on_failover = Host::on_failover;
 
   lg_server *raw_server = nullptr;
   lg_status rc = lg_server_create(&raw_server, &server_options, &callbacks);
@@ -385,6 +428,7 @@ int serve(const Options &options) {
   std::optional<AdminApi> admin;
   std::atomic<const AdminApi *> admin_ready{nullptr};
   std::unique_ptr<HttpServer> http;
+  std::optional<ServerFileGuard> server_file;
   urls.http_port = -1;
   if (options.http_port >= 0) {
     if (!load_admin_key(options.admin_key, data_dir, admin_key, error)) {
@@ -417,6 +461,14 @@ int serve(const Options &options) {
     urls.http_port = http->port();
     admin.emplace(server.get(), urls, admin_key.key, options.revoke_policy, clips);
     admin_ready.store(&*admin, std::memory_order_release);
+    // Tells the entry subcommands where the admin API is (entry show, entry
+    // switch); a server without it is simply not found by them.
+    ServerFile file{getpid(), options.http_address, urls.http_port};
+    if (write_server_file(data_dir, file, error)) {
+      server_file.emplace(data_dir, file.pid);
+    } else {
+      output.log(LG_LOG_WARN, error + "; entry show and entry switch will not find this server");
+    }
   }
 
   {
@@ -479,6 +531,8 @@ int serve(const Options &options) {
   }
   output.log(LG_LOG_INFO,
              std::string("stopping on ") + (signal_number == SIGINT ? "SIGINT" : "SIGTERM"));
+  // Clients that look from now on find no server rather than a closed port.
+  server_file.reset();
   // HTTP first: its handlers call into the server.
   http.reset();
   server.reset();

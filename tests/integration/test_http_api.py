@@ -253,13 +253,18 @@ class AdminEntriesTest(HttpTestCase):
         base = f"http://127.0.0.1:{self.http_port}/live/{entry_id}"
         self.assertEqual(created["hls"], {"master": f"{base}/master.m3u8",
                                           "dvr": f"{base}/master-dvr.m3u8"})
-        # The same object the entry subcommand prints, from the same store.
-        self.assertEqual(self.cli_json_at_server("show", entry_id), created)
+        # The same object the entry subcommand prints, from the same store;
+        # both add the failover state of the entry's outputs (none yet).
+        shown = self.cli_json_at_server("show", entry_id, "--admin-key", KEY)
+        self.assertEqual(shown.pop("failover"), {})
+        self.assertEqual(shown, created)
         listed = self.cli_json("list")
         self.assertEqual([e["entryId"] for e in listed], [self.entry_id, entry_id])
         api_list = self.api("GET", "/entries").json()
         self.assertEqual(api_list, self.cli_json_at_server("list"))
-        self.assertEqual(self.api("GET", f"/entries/{entry_id}").json(), created)
+        shown = self.api("GET", f"/entries/{entry_id}").json()
+        self.assertEqual(shown.pop("failover"), {})
+        self.assertEqual(shown, created)
         # No body, or an empty object, makes an unnamed entry.
         self.assertEqual(self.api("POST", "/entries", expect=201).json()["name"], "")
         self.assertEqual(self.api("POST", "/entries", {}, expect=201).json()["name"], "")
@@ -279,6 +284,7 @@ class AdminEntriesTest(HttpTestCase):
                                              ("PUT", "/srt-passphrase", {"passphrase": None}),
                                              ("PUT", "/outputs", {"dvr": True}),
                                              ("POST", "/clips", {"stream": "1", "startMs": 0}),
+                                             ("POST", "/switch", {"role": "backup"}),
                                              ("GET", "/streams/1", None)):
                     reply = self.raw_api(method, f"/api/v1/entries/{entry_id}{suffix}", body)
                     self.assertEqual(reply.status, 404, (method, suffix, reply.body))
@@ -341,7 +347,8 @@ class AdminEntriesTest(HttpTestCase):
         for method, path, allow in (("PUT", "/entries", "GET, POST"),
                                     ("POST", f"/entries/{self.entry_id}", "GET, DELETE"),
                                     ("GET", f"/entries/{self.entry_id}/token", "POST"),
-                                    ("GET", f"/entries/{self.entry_id}/outputs", "PUT")):
+                                    ("GET", f"/entries/{self.entry_id}/outputs", "PUT"),
+                                    ("GET", f"/entries/{self.entry_id}/switch", "POST")):
             with self.subTest(method=method, path=path):
                 reply = self.api(method, path, expect=405)
                 self.assertEqual(reply.headers["Allow"], allow)
@@ -433,6 +440,107 @@ class AdminEntryActionsTest(HttpTestCase):
         self.assertEqual(reply.json()["status"], "LG_E_NOT_FOUND")
         self.assert_error(self.api("GET", "/entries/1_zzzzzzzz/streams/1", expect=404), 404,
                           "no such entry")
+
+
+    def test_switch_requests_are_checked(self):
+        self.start_http()
+        path = f"/entries/{self.entry_id}/switch"
+        self.assert_error(self.request("POST", "/api/v1" + path, {"role": "backup"}, key=""), 401)
+        for raw, contains in ((b"", "JSON object"), (b"{}", "'role'"),
+                              (b"{\"role\": \"middle\"}", "'role'"),
+                              (b"{\"role\": 1}", "'role'"), (b"{\"role\": null}", "'role'"),
+                              (b"{\"role\": \"backup\", \"streamName\": \"../1\"}",
+                               "'streamName'"),
+                              (b"{\"role\": \"backup\", \"stream\": \"1\"}", "unknown key"),
+                              (b"[\"backup\"]", "JSON object")):
+            with self.subTest(raw=raw):
+                self.assert_error(self.request("POST", "/api/v1" + path, raw=raw), 400, contains)
+        # Nothing is published: no output to switch, for the entry or one name.
+        for body in ({"role": "backup"}, {"role": "primary", "streamName": "1"},
+                     {"role": "primary", "streamName": None}):
+            with self.subTest(body=body):
+                reply = self.api("POST", path, body, expect=404)
+                self.assert_error(reply, 404, "has no output")
+                self.assertEqual(reply.json()["status"], "LG_E_NOT_FOUND")
+        self.assert_error(self.api("POST", "/entries/1_zzzzzzzz/switch", {"role": "backup"},
+                                   expect=404), 404, "no such entry")
+        self.assertEqual(self.api("GET", f"/entries/{self.entry_id}").json()["failover"], {})
+
+
+@unittest.skipUnless(FFMPEG, "needs the ffmpeg program")
+class FailoverApiTest(HttpTestCase):
+    """The failover state of an entry's outputs and forced switches, with
+    one source published in a loop to the primary and the backup."""
+
+    def failover(self, stream="1"):
+        """The state of one output, or None while it has none."""
+        return self.api("GET", f"/entries/{self.entry_id}").json()["failover"].get(stream)
+
+    def wait_state(self, what, check):
+        """Polls the state of output "1" until `check` holds; returns it."""
+        def probe():
+            state = self.failover()
+            return state if state and check(state) else None
+
+        return self.wait_until(probe, lambda: f"{what} (last state: {self.failover()})")
+
+    def test_state_and_forced_switch(self):
+        server = self.start_http("--failover-policy", "manual")
+        switch = f"/entries/{self.entry_id}/switch"
+        self.publish_forever(self.entry["primary"]["rtmp"]["ffmpeg"], MEDIA["live.flv"])
+        primary = server.wait_event("publish_start", match=lambda e: e["role"] == "primary")
+        state = self.wait_state("fed by the primary", lambda f: f["activeInput"] == "primary")
+        self.assertEqual((state["primaryPresent"], state["backupPresent"]), (True, False))
+        self.assertIsNone(state["primaryFault"])
+        self.assertEqual((state["switches"], state["resumes"]), (0, 0))
+        self.assertIsNone(state["lastSwitch"])
+        self.assertEqual((state["backupMs"], state["framesOverlap"]), (0, 0))
+        self.assertGreater(self.wait_state("sending frames", lambda f: f["framesOut"] > 0)
+                           ["framesOut"], 0)
+        stream = self.api("GET", f"/entries/{self.entry_id}/streams/1").json()
+        self.assertEqual(stream["failover"]["activeInput"], "primary")
+
+        # No backup yet: there is nothing to switch to.
+        reply = self.api("POST", switch, {"role": "backup"}, expect=409)
+        self.assert_error(reply, 409, "not connected")
+        self.assertEqual(reply.json()["status"], "LG_E_STATE")
+        self.assertEqual(self.api("POST", switch, {"role": "backup", "streamName": "2"},
+                                  expect=404).json()["status"], "LG_E_NOT_FOUND")
+
+        self.publish_forever(self.entry["backup"]["rtmp"]["ffmpeg"], MEDIA["live.flv"])
+        backup = server.wait_event("publish_start", match=lambda e: e["role"] == "backup")
+        # A new input counts as healthy only after the clear time.
+        self.wait_state("with a healthy backup",
+                        lambda f: f["backupPresent"] and f["backupFault"] is None)
+        answer = self.api("POST", switch, {"role": "backup", "streamName": "1"}).json()
+        self.assertEqual((answer["entryId"], answer["role"], answer["streamName"]),
+                         (self.entry_id, "backup", "1"))
+        self.assertIn("1", answer["failover"])
+        # The switch waits for the backup's next keyframe.
+        state = self.wait_state("switched to the backup",
+                                lambda f: f["activeInput"] == "backup" and f["switches"] == 1)
+        self.assertEqual(state["lastSwitch"]["kind"], "manual")
+        self.assertIsNone(state["lastSwitch"]["fault"])
+        self.assertGreater(state["lastSwitch"]["unixMs"], 0)
+        self.assertGreaterEqual(state["maxGapMs"], state["lastSwitch"]["gapMs"])
+        event = server.wait_event("failover")
+        self.assertEqual((event["entryId"], event["streamName"], event["kind"]),
+                         (self.entry_id, "1", "manual"))
+        self.assertEqual((event["from"], event["to"], event["fault"]),
+                         ("primary", "backup", None))
+        self.assertEqual(event["sessionId"], backup["sessionId"])
+        self.assertNotEqual(event["sessionId"], primary["sessionId"])
+        self.assertIsInstance(event["aligned"], bool)
+        for key in ("gapMs", "lostMs", "unixMs"):
+            self.assertIsInstance(event[key], int)
+        # Under the manual policy the output stays on the backup.
+        self.wait_state("fed by the backup for a while", lambda f: f["backupMs"] >= 1000)
+        self.assertEqual(self.failover()["activeInput"], "backup")
+        # Without a stream name every output of the entry goes back.
+        self.api("POST", switch, {"role": "primary"})
+        self.wait_state("back on the primary",
+                        lambda f: f["activeInput"] == "primary" and f["switches"] == 2)
+        self.assertEqual(server.wait_event("failover")["to"], "primary")
 
 
 class EntryCommandHttpTest(LiveGateTestCase):
@@ -646,7 +754,8 @@ class PackagedStreamTest(HttpTestCase):
     itself while the library writes no HLS (no segment event)."""
 
     def test_published_stream_plays_over_http(self):
-        server = self.start_http("--segment-target-ms", "1000")
+        # A short reconnect window: the output stops soon after the publish.
+        server = self.start_http("--segment-target-ms", "1000", "--reconnect-window-ms", "200")
         result = subprocess.run(
             [FFMPEG, "-nostdin", "-hide_banner", "-loglevel", "error", "-re",
              "-i", MEDIA["live.flv"], "-c", "copy", "-f", "flv",
@@ -675,8 +784,13 @@ class PackagedStreamTest(HttpTestCase):
             capture_output=True, text=True, timeout=CLI_TIMEOUT, check=True).stdout
         self.assertIn("h264", out)
 
-        info = self.api("GET", f"/entries/{self.entry_id}/streams/1").json()
-        self.assertFalse(info["live"])
+        def stopped():
+            info = self.api("GET", f"/entries/{self.entry_id}/streams/1").json()
+            return None if info["live"] else info
+
+        # The output waits out the reconnect window before it stops.
+        info = self.wait_until(stopped, "the stream stopped", timeout=10)
+        self.assertIsNone(info["failover"])
         self.assertGreaterEqual(info["segmentCount"], 1)
         self.assertGreaterEqual(info["lastSequence"], segment["sequence"])
         self.assertTrue(info["liveUrl"].endswith(f"/live/{self.entry_id}/1/live.m3u8"))

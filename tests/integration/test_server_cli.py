@@ -188,6 +188,17 @@ class LiveGateTestCase(unittest.TestCase):
                              f"{argv} exited {result.returncode}; stderr: {result.stderr}")
         return result
 
+    def refused(self, *args):
+        """Runs the binary with bad usage: exit 1, nothing on stdout, a
+        message on stderr (returned)."""
+        result = subprocess.run([SERVER_BIN, *args, "--data-dir", self.data_dir],
+                                stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                                timeout=CLI_TIMEOUT)
+        self.assertEqual(result.returncode, 1, result.stderr)
+        self.assertEqual(result.stdout, "")
+        self.assertIn("livegate-server:", result.stderr)
+        return result.stderr
+
     def cli_json(self, *args, **kwargs):
         result = self.cli(*args, "--json", **kwargs)
         return json.loads(result.stdout)
@@ -260,14 +271,26 @@ class LiveGateTestCase(unittest.TestCase):
              "-i", MEDIA["src"], "-c", "copy", "-f", "mpegts", url + "&linger=5" + extra],
             stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=PUBLISH_TIMEOUT)
 
-    def publish_forever(self, url):
+    def publish_forever(self, url, source=None):
         """Starts a publish that loops its source until killed."""
         proc = subprocess.Popen(
             [FFMPEG, "-nostdin", "-hide_banner", "-loglevel", "error", "-re",
-             "-stream_loop", "-1", "-i", MEDIA["src"], "-c", "copy", "-f", "flv", url],
+             "-stream_loop", "-1", "-i", source or MEDIA["src"], "-c", "copy", "-f", "flv", url],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self._children.append(proc)
         return proc
+
+    def wait_until(self, probe, what, timeout=EVENT_TIMEOUT, interval=0.1):
+        """Calls `probe` until it returns something true; returns that.
+        `what` names the awaited condition; a callable gives the text at the
+        time of failure (to show the state it was waiting on)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = probe()
+            if found:
+                return found
+            time.sleep(interval)
+        raise AssertionError(f"not {what() if callable(what) else what} within {timeout} s")
 
 
 class EntryCommandTest(LiveGateTestCase):
@@ -351,7 +374,10 @@ class EntryCommandTest(LiveGateTestCase):
 
     def test_show_matches_create(self):
         created = self.cli_json("create", "--name", "show me")
-        self.assertEqual(self.cli_json("show", created["entryId"]), created)
+        shown = self.cli_json("show", created["entryId"])
+        # No server runs: the state of the entry's outputs is unknown.
+        self.assertIsNone(shown.pop("failover"))
+        self.assertEqual(shown, created)
 
     def test_regenerate_token_replaces_token_everywhere(self):
         created = self.cli_json("create")
@@ -406,20 +432,47 @@ class EntryCommandTest(LiveGateTestCase):
                      ["entry", "show", "1_aaaaaaaa", "--name", "x"], ["--json"], ["frob"],
                      ["--log-level", "loud"], ["--revoke-policy", "sometimes"]):
             with self.subTest(args=args):
-                result = subprocess.run([SERVER_BIN, *args, "--data-dir", self.data_dir],
-                                        stdin=subprocess.DEVNULL, capture_output=True,
-                                        text=True, timeout=CLI_TIMEOUT)
-                self.assertEqual(result.returncode, 1, result.stderr)
-                self.assertEqual(result.stdout, "")
-                self.assertIn("livegate-server:", result.stderr)
+                self.refused(*args)
 
     def test_help(self):
         result = subprocess.run([SERVER_BIN, "--help"], stdin=subprocess.DEVNULL,
                                 capture_output=True, text=True, timeout=CLI_TIMEOUT)
         self.assertEqual(result.returncode, 0)
         for flag in ("--data-dir", "--rtmp-port", "--public-host", "--rtmp-address",
-                     "--log-level", "--revoke-policy", "regenerate-token", "--json"):
+                     "--log-level", "--revoke-policy", "regenerate-token", "--json",
+                     "--failover-policy", "--stall-ms", "--keyframe-timeout-ms", "--clear-ms",
+                     "--switch-back-ms", "--reconnect-window-ms", "--bitrate-collapse-percent",
+                     "--content-checks", "--black-after-ms", "--frozen-after-ms",
+                     "--silence-after-ms", "--silence-dbfs", "entry switch", "--stream",
+                     "server.json"):
             self.assertIn(flag, result.stdout)
+
+    def test_failover_flags_are_checked(self):
+        for args, message in (
+                (["--failover-policy", "sometimes"],
+                 "--failover-policy takes auto, manual or sticky, not 'sometimes'"),
+                (["--content-checks", "black,loud"],
+                 "--content-checks takes a comma list of black, frozen and silence"),
+                (["--content-checks", "black,"], "--content-checks takes"),
+                (["--content-checks", ""], "--content-checks needs a non-empty value"),
+                (["--stall-ms", "10"], "--stall-ms takes milliseconds from 100"),
+                (["--reconnect-window-ms", "soon"], "--reconnect-window-ms takes milliseconds"),
+                (["--bitrate-collapse-percent", "100"], "--bitrate-collapse-percent takes"),
+                (["--silence-dbfs", "3"], "--silence-dbfs takes dBFS from -120 to -1"),
+                (["--content-checks", "silence", "--silence-dbfs", "0"], "--silence-dbfs"),
+                (["--black-after-ms", "500"], "--black-after-ms needs black in --content-checks"),
+                (["--content-checks", "black", "--silence-dbfs=-50"],
+                 "--silence-dbfs needs silence"),
+                (["--failover-policy", "sticky", "--switch-back-ms", "500"],
+                 "--switch-back-ms is only for --failover-policy auto"),
+                (["entry", "list", "--stall-ms", "500"], "only for the server"),
+                (["entry", "switch", "1_aaaaaaaa"], "needs an entry id and primary or backup"),
+                (["entry", "switch", "1_aaaaaaaa", "sideways"], "primary or backup"),
+                (["entry", "show", "1_aaaaaaaa", "--stream", "1"], "--stream is only for"),
+                (["entry", "list", "--admin-key", "k" * 20], "--admin-key is only for")):
+            with self.subTest(args=args):
+                self.assertIn(message, self.refused(*args))
+        self.assertFalse(os.path.exists(self.data_dir), "a refused command changed nothing")
 
     def test_store_that_cannot_be_opened(self):
         not_a_dir = os.path.join(self.tmp, "file")
@@ -495,6 +548,33 @@ class ServerTest(LiveGateTestCase):
         self.assertNotEqual(code, 0)
         self.assertIn("in use", server.stderr_text())
         self.assertEqual(server.events, [])
+
+    def test_failover_flags_reach_the_library(self):
+        # The library refuses what it cannot use, so a start is the check.
+        server, _, _ = self.start_server_ready(
+            "--failover-policy", "manual", "--stall-ms", "800", "--keyframe-timeout-ms", "4000",
+            "--bitrate-collapse-percent", "20", "--clear-ms", "500",
+            "--reconnect-window-ms", "300", "--content-checks", "black,frozen,silence",
+            "--black-after-ms", "1000", "--frozen-after-ms", "1500", "--silence-after-ms", "900",
+            "--silence-dbfs=-50")
+        self.assertEqual(server.stop(), 0, server.stderr_text())
+        server, _, _ = self.start_server_ready("--failover-policy", "auto",
+                                               "--switch-back-ms", "2000",
+                                               "--content-checks", "none")
+        self.assertEqual(server.stop(), 0, server.stderr_text())
+
+    def test_server_file_names_the_http_port_while_running(self):
+        server, _, _ = self.start_server_ready()
+        path = os.path.join(self.data_dir, "server.json")
+        with open(path) as f:
+            running = json.load(f)
+        self.assertEqual(running, {"pid": server.proc.pid, "httpAddress": "0.0.0.0",
+                                   "httpPort": server.events[0]["http"]})
+        self.assertEqual(server.stop(), 0)
+        self.assertFalse(os.path.exists(path))
+        # Without HTTP there is nothing to find.
+        server, _, _ = self.start_server_ready("--http-port", "off")
+        self.assertFalse(os.path.exists(path))
 
     def test_store_that_cannot_be_opened_fails(self):
         not_a_dir = os.path.join(self.tmp, "file")
@@ -666,6 +746,91 @@ class PublishTest(LiveGateTestCase):
         started = time.monotonic()
         self.assertEqual(server.stop(), 0, server.stderr_text())
         self.assertLess(time.monotonic() - started, 5)
+
+
+
+class EntryFailoverCommandTest(LiveGateTestCase):
+    """entry show and entry switch with the admin API of a server running on
+    the same data directory."""
+
+    def failover(self, entry_id, *args):
+        return self.cli_json("show", entry_id, *args)["failover"]
+
+    def test_without_a_running_server(self):
+        entry = self.cli_json("create")
+        self.assertIsNone(self.failover(entry["entryId"]))
+        text = self.cli("show", entry["entryId"]).stdout
+        self.assertIn("no server is running on this data directory", text)
+        result = self.cli("switch", entry["entryId"], "backup", expect=1)
+        self.assertIn("no server with HTTP is running", result.stderr)
+        # A file left by a server that was killed names a process that is gone.
+        gone = subprocess.Popen(["true"])
+        gone.wait(timeout=EXIT_TIMEOUT)
+        with open(os.path.join(self.data_dir, "server.json"), "w") as f:
+            json.dump({"pid": gone.pid, "httpAddress": "127.0.0.1", "httpPort": 9}, f)
+        self.assertIn("no server is running", self.cli("show", entry["entryId"]).stdout)
+        self.cli("switch", entry["entryId"], "backup", expect=1)
+        self.cli("switch", "1_zzzzzzzz", "backup", expect=1)
+
+    def test_show_with_a_running_server_and_a_wrong_key(self):
+        server, _, entry = self.start_server_ready()
+        entry_id = entry["entryId"]
+        self.assertEqual(self.failover(entry_id), {})
+        self.assertIn("failover    no live stream", self.cli("show", entry_id).stdout)
+        wrong = ["--admin-key", "wrong-key-0123456789abcdef"]
+        result = self.cli("show", entry_id, "--json", *wrong)
+        self.assertIsNone(json.loads(result.stdout)["failover"])
+        self.assertIn("401", result.stderr)
+        result = self.cli("switch", entry_id, "backup", *wrong, expect=1)
+        self.assertIn("admin key", result.stderr)
+        # Nothing is published: no output to switch.
+        result = self.cli("switch", entry_id, "backup", expect=1)
+        self.assertIn("has no output", result.stderr)
+        self.assertNotIn("failover", [e["event"] for e in server.events])
+
+    @unittest.skipUnless(FFMPEG and FFPROBE, "needs the ffmpeg and ffprobe programs")
+    def test_switch_drill(self):
+        server, _, entry = self.start_server_ready("--failover-policy", "manual")
+        entry_id = entry["entryId"]
+
+        def stream_state(check):
+            def probe():
+                state = (self.failover(entry_id) or {}).get("1")
+                return state if state and check(state) else None
+
+            return probe
+
+        self.publish_forever(entry["primary"]["rtmp"]["ffmpeg"])
+        self.wait_until(stream_state(lambda s: s["activeInput"] == "primary"),
+                        "fed by the primary")
+        result = self.cli("switch", entry_id, "backup", expect=1)
+        self.assertIn("backup input", result.stderr)
+        self.assertIn("not connected", result.stderr)
+
+        self.publish_forever(entry["backup"]["rtmp"]["ffmpeg"])
+        # A new input counts as healthy only after the clear time.
+        self.wait_until(stream_state(lambda s: s["backupPresent"] and s["backupFault"] is None),
+                        "a healthy backup")
+        answer = self.cli_json("switch", entry_id, "backup", "--stream", "1")
+        self.assertEqual((answer["entryId"], answer["role"], answer["streamName"]),
+                         (entry_id, "backup", "1"))
+        state = self.wait_until(stream_state(lambda s: s["activeInput"] == "backup"),
+                                "switched to the backup")
+        self.assertEqual((state["switches"], state["lastSwitch"]["kind"]), (1, "manual"))
+        event = server.wait_event("failover")
+        self.assertEqual((event["kind"], event["from"], event["to"]),
+                         ("manual", "primary", "backup"))
+        text = self.cli("show", entry_id).stdout
+        self.assertIn("stream 1: backup active; primary healthy, backup healthy", text)
+        self.assertIn("1 switch,", text)
+        self.assertIn("last manual at", text)
+        result = self.cli("switch", entry_id, "primary", "--stream", "2", expect=1)
+        self.assertIn("stream '2'", result.stderr)
+        text = self.cli("switch", entry_id, "primary").stdout
+        self.assertIn("switching every stream to the primary input", text)
+        self.wait_until(stream_state(lambda s: s["activeInput"] == "primary"),
+                        "back on the primary")
+        self.assertEqual(server.wait_event("failover")["to"], "primary")
 
 
 if __name__ == "__main__":
