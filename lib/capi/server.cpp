@@ -3,6 +3,8 @@
 #include "livegate/failover.h"
 #include "livegate/output.h"
 
+#include <fmt/format.h>
+
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -96,11 +98,15 @@ class CEvents final : public lg::ingest::Events, public lg::failover::Sink {
   }
   void output_switch(const lg::failover::Output &out, const lg::failover::SwitchEvent &e) override {
     if (log_) {
-      log_->info("{} stream '{}': {} from {} to {} ({}), gap {} ms{}", out.entry_id,
-                 out.stream_name, lg::failover::switch_kind_name(e.kind),
-                 e.from == lg::url::Role::Primary ? "primary" : "backup",
-                 e.to == lg::url::Role::Primary ? "primary" : "backup",
-                 lg::failover::fault_name(e.fault), e.gap_ms, e.aligned ? ", aligned" : "");
+      auto name = [](lg::url::Role r) {
+        return r == lg::url::Role::Primary ? "primary" : "backup";
+      };
+      const std::string why = e.kind == lg::failover::SwitchKind::Failover
+                                  ? fmt::format(" ({})", lg::failover::fault_name(e.fault))
+                                  : std::string();
+      log_->info("{} stream '{}': {} from {} to {}{}, gap {} ms{}", out.entry_id, out.stream_name,
+                 lg::failover::switch_kind_name(e.kind), name(e.from), name(e.to), why, e.gap_ms,
+                 e.aligned ? ", aligned" : "");
     }
     if (!cb_.on_failover) return;
     lg_failover_event c{};

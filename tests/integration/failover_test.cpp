@@ -357,3 +357,61 @@ TEST_CASE("failover: a forced switch for a drill, and its refusals", "[failover]
   primary.signal(SIGKILL);
   backup.signal(SIGKILL);
 }
+
+namespace {
+
+// ffmpeg encoding lavfi sources live, as a camera-fed encoder would.
+std::vector<std::string> ffmpeg_live(const std::string &video, const std::string &audio,
+                                     const std::string &url) {
+  return {"ffmpeg",  "-hide_banner", "-loglevel", "error",   "-nostdin",  "-re", "-f",  "lavfi",
+          "-i",      video,          "-re",       "-f",      "lavfi",     "-i",  audio, "-t",
+          "8",       "-c:v",         "libx264",   "-preset", "ultrafast", "-g",  "15",  "-pix_fmt",
+          "yuv420p", "-c:a",         "aac",       "-f",      "flv",       url};
+}
+
+}  // namespace
+
+TEST_CASE(
+    "failover: black video and silent audio, as decoded by the content checks, fail an "
+    "input that is connected and sending",
+    "[failover][content]") {
+  struct Case {
+    const char *name;
+    uint32_t check;
+    const char *video, *audio;
+    lg_input_fault fault;
+  };
+  const Case cases[] = {
+      {"black", LG_CHECK_BLACK, "color=black:s=320x240:r=30",
+       "sine=frequency=440:sample_rate=48000", LG_FAULT_BLACK},
+      {"silence", LG_CHECK_SILENCE, "testsrc2=s=320x240:r=30", "anullsrc=r=48000:cl=stereo",
+       LG_FAULT_SILENT},
+  };
+  for (const auto &c : cases) {
+    INFO(c.name);
+    TestServer server([&](lg_server_options &o) {
+      o.content_checks = c.check;
+      o.black_after_ms = 1000;
+      o.silence_after_ms = 1000;
+    });
+    lg_entry e = server.create_entry();
+    TempDir tmp;
+    Process primary(ffmpeg_live(c.video, c.audio, server.ffmpeg_url(e, LG_ROLE_PRIMARY)),
+                    tmp.file("primary.log"));
+    Process backup(ffmpeg_live("testsrc2=s=320x240:r=30", "sine=frequency=440:sample_rate=48000",
+                               server.ffmpeg_url(e, LG_ROLE_BACKUP)),
+                   tmp.file("backup.log"));
+    REQUIRE(server.wait_for([](const Events &ev) { return !ev.failovers.empty(); }, 20s));
+    Events ev = server.snapshot();
+    INFO(server.log_text());
+    REQUIRE(ev.failovers.size() == 1);
+    CHECK(ev.failovers[0].kind == LG_SWITCH_FAILOVER);
+    CHECK(ev.failovers[0].fault == c.fault);
+    CHECK(ev.failovers[0].to == LG_ROLE_BACKUP);
+    const lg_failover_stats s = stats_of(server, e);
+    CHECK(s.primary_fault == c.fault);
+    CHECK(s.backup_fault == LG_FAULT_NONE);
+    primary.signal(SIGKILL);
+    backup.signal(SIGKILL);
+  }
+}
