@@ -405,7 +405,12 @@ void Selector::check(int64_t now_us) {
     // Waiting for an input to come back; a buffered starting point is
     // taken at once.
     for (Role r : {Role::Primary, Role::Backup}) {
-      if (slot(r).present() && activate(r, SwitchKind::Resume, Fault::None, now_us)) return;
+      // Only an input that is delivering: a stalled one's buffer is stale.
+      const Slot &s = slot(r);
+      if (s.present() && s.health.cause(now_us) == Fault::None &&
+          activate(r, SwitchKind::Resume, Fault::None, now_us)) {
+        return;
+      }
     }
     if (now_us - waiting_since_us_ >= config_.reconnect_window_ms * 1000) close();
     return;

@@ -41,4 +41,12 @@ if(TARGET livegate-server)
   set_tests_properties("integration: hls end to end (python)" PROPERTIES
     ENVIRONMENT "LG_SERVER_BIN=$<TARGET_FILE:livegate-server>;PYTHONDONTWRITEBYTECODE=1"
     TIMEOUT 300)
+  # Failover end to end: two ffmpeg publishers, one killed or stopped, the
+  # HLS output read over HTTP.
+  add_test(NAME "integration: failover end to end (python)"
+           COMMAND ${Python3_EXECUTABLE} -m unittest -v test_failover_e2e
+           WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/integration)
+  set_tests_properties("integration: failover end to end (python)" PROPERTIES
+    ENVIRONMENT "LG_SERVER_BIN=$<TARGET_FILE:livegate-server>;PYTHONDONTWRITEBYTECODE=1"
+    TIMEOUT 300)
 endif()

@@ -494,3 +494,24 @@ TEST_CASE("a backup alone opens the output after a grace time for the primary",
   CHECK(video.front().tag == "b/v0");
   CHECK(video.front().role == Role::Backup);
 }
+
+TEST_CASE("when the active input leaves, a stalled standby is not resumed from its stale buffer",
+          "[failover][selector]") {
+  Rig rig;
+  rig.make();
+  Encoder a("enc"), b("enc");
+  rig.connect_both();
+  for (int i = 0; i < 60; ++i) rig.step(&a, &b);
+  for (int i = 0; i < 60; ++i) rig.step(nullptr, &b);  // the primary stalls: failover
+  REQUIRE(rig.out.switches.size() == 1);
+  rig.sel->disconnect(Role::Backup, rig.now);  // the backup ends too
+  const size_t sent = rig.out.frames.size();
+  for (int i = 0; i < 30; ++i) rig.step(nullptr, nullptr);
+  CHECK(rig.out.switches.size() == 1);
+  CHECK(rig.out.frames.size() == sent);
+  // It speaks again: resumed from what it sends now.
+  for (int i = 0; i < 40; ++i) rig.step(&a, nullptr);
+  REQUIRE(rig.out.switches.size() == 2);
+  CHECK(rig.out.switches[1].kind == SwitchKind::Resume);
+  require_rising(rig.out.frames);
+}
