@@ -204,7 +204,15 @@ TEST_CASE(
 
   Events ev = server.snapshot();
   INFO(server.log_text());
-  REQUIRE(ev.failovers.size() == 2);
+  // Both publishes end at the file's end; when the primary's goes first,
+  // the backup carries the last moments: one more aligned failover.
+  REQUIRE(ev.failovers.size() >= 2);
+  REQUIRE(ev.failovers.size() <= 3);
+  if (ev.failovers.size() == 3) {
+    CHECK(ev.failovers[2].kind == LG_SWITCH_FAILOVER);
+    CHECK(ev.failovers[2].fault == LG_FAULT_DISCONNECTED);
+    CHECK(ev.failovers[2].aligned);
+  }
   CHECK(ev.failovers[0].kind == LG_SWITCH_FAILOVER);
   CHECK(ev.failovers[0].fault == LG_FAULT_STALLED);
   CHECK(ev.failovers[0].aligned);
