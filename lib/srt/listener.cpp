@@ -4,6 +4,8 @@
 #include <srt/access_control.h>
 
 #include <fmt/format.h>
+#include <algorithm>
+#include <chrono>
 #include <cstring>
 
 #include "net/tcp.h"
@@ -131,7 +133,13 @@ int Listener::listen_hook(void *opaque, SRTSOCKET ns, int hsversion, const struc
 void Listener::run() {
   SRT_EPOLL_EVENT events[kMaxEvents];
   while (!stopping_.load()) {
-    const int n = srt_epoll_uwait(eid_, events, kMaxEvents, kWaitMs);
+    int64_t wait_ms = kWaitMs;
+    const auto now = std::chrono::steady_clock::now();
+    for (const auto &[sock, due] : draining_) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(due - now).count();
+      wait_ms = std::clamp<int64_t>(left, 0, wait_ms);
+    }
+    const int n = srt_epoll_uwait(eid_, events, kMaxEvents, wait_ms);
     for (int i = 0; i < n && !stopping_.load(); ++i) {
       if (events[i].fd == listen_sock_) {
         accept_one();
@@ -139,6 +147,21 @@ void Listener::run() {
         read_from(events[i].fd);
       }
     }
+    finish_draining(false);
+  }
+}
+
+void Listener::finish_draining(bool all) {
+  const auto now = std::chrono::steady_clock::now();
+  for (auto it = draining_.begin(); it != draining_.end();) {
+    if (!all && it->second > now) {
+      ++it;
+      continue;
+    }
+    const SRTSOCKET sock = it->first;
+    read_from(sock);  // while listed, it leaves the dropping to us
+    it = draining_.erase(it);
+    drop(sock, LG_OK, "the caller closed the connection");
   }
 }
 
@@ -208,8 +231,15 @@ void Listener::read_from(SRTSOCKET sock) {
     if (n == SRT_ERROR && srt_getlasterror(nullptr) == SRT_EASYNCRCV) break;
     hand_over();
     const SRT_SOCKSTATUS state = srt_getsockstate(sock);
-    if (state == SRTS_BROKEN || state == SRTS_CLOSED || state == SRTS_NONEXIST) {
-      drop(sock, LG_OK, "the caller closed the connection");
+    if (state == SRTS_BROKEN && !draining_.count(sock)) {
+      // The caller closed, but its last packets still wait in the receive
+      // buffer for their delivery time, and libsrt hands them out only once
+      // it has passed: read them then.
+      srt_epoll_remove_usock(eid_, sock);
+      draining_[sock] =
+          std::chrono::steady_clock::now() + std::chrono::milliseconds(config_.latency_ms + 20);
+    } else if (state == SRTS_BROKEN || state == SRTS_CLOSED || state == SRTS_NONEXIST) {
+      if (!draining_.count(sock)) drop(sock, LG_OK, "the caller closed the connection");
     } else {
       drop(sock, LG_E_IO, "SRT receive failed: " + last_error());
     }

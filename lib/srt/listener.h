@@ -7,6 +7,7 @@
 #include <srt/srt.h>
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -80,6 +81,8 @@ class Listener {
   void run();
   void accept_one();
   void read_from(SRTSOCKET sock);
+  // Reads what closed callers left and drops them, once due (or `all`).
+  void finish_draining(bool all);
   void drop(SRTSOCKET sock, lg_status status, std::string reason);
 
   core::Loop &loop_;
@@ -97,6 +100,9 @@ class Listener {
   std::map<SRTSOCKET, uint64_t> by_sock_;
   std::map<uint64_t, SRTSOCKET> by_id_;
   uint64_t last_id_ = 0;
+  // Closed callers whose last packets are read when their time is due
+  // (the listener's thread only).
+  std::map<SRTSOCKET, std::chrono::steady_clock::time_point> draining_;
   bool started_srt_ = false;
   // Loop-side closures may outlive a stop(); they check this first.
   std::shared_ptr<std::atomic<bool>> alive_ = std::make_shared<std::atomic<bool>>(true);
