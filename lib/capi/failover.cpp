@@ -94,7 +94,7 @@ LG_API lg_status lg_server_switch_input(lg_server *server, const char *entry_id,
     server->server->call([&] {
       rc = server->router->request(
           entry_id, stream_name ? stream_name : "",
-          role == LG_ROLE_BACKUP ? lg::url::Role::Backup : lg::url::Role::Primary, steady_us());
+          role == LG_ROLE_BACKUP ? lg::url::Role::Backup : lg::url::Role::Primary);
     });
     return rc;
   });

@@ -73,8 +73,7 @@ void Router::tick(int64_t now_us) {
   }
 }
 
-lg_status Router::request(const std::string &entry_id, const std::string &stream_name, Role role,
-                          int64_t now_us) {
+lg_status Router::request(const std::string &entry_id, const std::string &stream_name, Role role) {
   bool found = false, accepted = false;
   for (auto &[key, s] : selectors_) {
     const bool match = stream_name.empty()
@@ -82,7 +81,7 @@ lg_status Router::request(const std::string &entry_id, const std::string &stream
                            : key == key_of(entry_id, stream_name);
     if (!match) continue;
     found = true;
-    accepted = s->request(role, now_us) || accepted;
+    accepted = s->request(role) || accepted;
   }
   if (!found) return LG_E_NOT_FOUND;
   return accepted ? LG_OK : LG_E_STATE;

@@ -34,8 +34,7 @@ class Router {
   void tick(int64_t now_us);
   // Asks every stream name of the entry (or just `stream_name`) to switch
   // to `role` at its next keyframe.
-  lg_status request(const std::string &entry_id, const std::string &stream_name, Role role,
-                    int64_t now_us);
+  lg_status request(const std::string &entry_id, const std::string &stream_name, Role role);
   lg_status stats(const std::string &entry_id, const std::string &stream_name, SelectorStats &out,
                   int64_t now_us) const;
   // Stream names with a selector (live, or waiting for a reconnect).

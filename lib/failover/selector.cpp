@@ -385,7 +385,7 @@ bool Selector::usable_after(Role failed, int64_t now_us) {
   return activate(to, SwitchKind::Failover, failed_fault, now_us);
 }
 
-bool Selector::request(Role role, int64_t now_us) {
+bool Selector::request(Role role) {
   if (!slot(role).present()) return false;
   if (active_ == role) {
     pending_.reset();
@@ -394,7 +394,6 @@ bool Selector::request(Role role, int64_t now_us) {
   if (!open_) return true;  // the output opens on whichever comes first
   pending_ = role;
   pending_kind_ = SwitchKind::Manual;
-  (void)now_us;
   return true;
 }
 

@@ -121,7 +121,7 @@ class Selector {
   void check(int64_t now_us);
   // The host asks for `role` (for a drill, say): taken at its next keyframe.
   // False if that input is absent.
-  bool request(Role role, int64_t now_us);
+  bool request(Role role);
 
   // No input and no open output: the selector can go.
   bool idle() const { return !open_ && !slots_[0].present() && !slots_[1].present(); }

@@ -309,7 +309,7 @@ TEST_CASE("sticky stays on the backup; manual switches when asked, at a keyframe
     for (int i = 0; i < 450; ++i) rig.step(&a2, &b);
     REQUIRE(rig.out.switches.size() == 1);
     if (policy == Policy::Manual) {
-      REQUIRE(rig.sel->request(Role::Primary, rig.now));
+      REQUIRE(rig.sel->request(Role::Primary));
       for (int i = 0; i < 31; ++i) rig.step(&a2, &b);
       REQUIRE(rig.out.switches.size() == 2);
       CHECK(rig.out.switches[1].kind == SwitchKind::Manual);
