@@ -24,14 +24,26 @@ constexpr int64_t kStartGraceUs = 1'000'000;
 // Without keyframes to count, an audio-only input keeps this much.
 constexpr int64_t kAudioBufferUs = 4'000'000;
 
+// A frame's fingerprint, to recognise the same coded frame on two inputs:
+// its size and its first and last bytes (slice headers and entropy-coded
+// data differ between any two frames), so the cost does not grow with the
+// bitrate. FNV-1a: payloads are compared, not defended against.
 uint64_t hash_of(std::span<const uint8_t> data) {
-  // FNV-1a: payloads are compared between inputs, not defended against.
-  uint64_t h = 1469598103934665603ULL;
-  for (uint8_t b : data) {
-    h ^= b;
-    h *= 1099511628211ULL;
+  constexpr size_t kEdge = 256;
+  uint64_t h = 1469598103934665603ULL ^ data.size();
+  auto mix = [&h](std::span<const uint8_t> part) {
+    for (uint8_t b : part) {
+      h ^= b;
+      h *= 1099511628211ULL;
+    }
+  };
+  if (data.size() <= 2 * kEdge) {
+    mix(data);
+  } else {
+    mix(data.first(kEdge));
+    mix(data.last(kEdge));
   }
-  return h ^ data.size();
+  return h;
 }
 
 int track_index(const media::Frame &f) {
@@ -76,14 +88,18 @@ bool Selector::ready(const Slot &s) const {
                      [&](const Buffered &b) { return cut_point(s, b.frame); });
 }
 
+void Selector::clear_buffer(Slot &s) {
+  s.buffer.clear();
+  s.buffer_bytes = 0;
+  s.buffer_keyframes = 0;
+}
+
 void Selector::connect(Role role, uint64_t session_id, int64_t now_us) {
   Slot &s = slot(role);
   s.session_id = session_id;
   s.video = {};
   s.audio = {};
-  s.buffer.clear();
-  s.buffer_bytes = 0;
-  s.buffer_keyframes = 0;
+  clear_buffer(s);
   s.health.connected(now_us);
   if (pending_ == role) pending_.reset();
 }
@@ -92,9 +108,7 @@ void Selector::disconnect(Role role, int64_t now_us) {
   Slot &s = slot(role);
   if (!s.present()) return;
   s.session_id = 0;
-  s.buffer.clear();
-  s.buffer_bytes = 0;
-  s.buffer_keyframes = 0;
+  clear_buffer(s);
   s.health.disconnected(now_us);
   if (pending_ == role) pending_.reset();
   if (active_ == role) {
@@ -159,13 +173,21 @@ void Selector::frame(Role role, const media::VideoParams &video, const media::Au
     }
   }
   s.health.media(frame, s.video.codec != media::Codec::Unknown, now_us);
+  if (active_ == role) {
+    // The active input goes straight out. It keeps a buffer only while the
+    // other input is there, so that it can take over again at once after a
+    // switch; a stream without a backup buffers nothing.
+    if (slot(other(role)).present()) {
+      buffer(s, frame, now_us);
+      emit(s, frame, s.buffer.back().hash, now_us);
+    } else {
+      emit(s, frame, hash_of(frame.data()), now_us);
+    }
+    return;
+  }
   buffer(s, frame, now_us);
   const bool cut = cut_point(s, frame);
 
-  if (active_ == role) {
-    emit(s, frame, s.buffer.back().hash, now_us);
-    return;
-  }
   if (!open_) {
     // The first input to offer a starting point opens the output, except
     // that a backup gives the primary a moment: an encoder pushing to both
@@ -274,6 +296,7 @@ void Selector::open(Role role, int64_t now_us) {
   auto start = std::find_if(s.buffer.begin(), s.buffer.end(),
                             [&](const Buffered &b) { return cut_point(s, b.frame); });
   for (auto it = start; it != s.buffer.end(); ++it) emit(s, it->frame, it->hash, now_us);
+  clear_buffer(s);
 }
 
 void Selector::close() {
@@ -368,6 +391,7 @@ bool Selector::activate(Role role, SwitchKind kind, Fault fault, int64_t now_us)
     sink_.output_params(out_);
   }
   for (auto it = start; it != s.buffer.end(); ++it) emit(s, it->frame, it->hash, now_us);
+  clear_buffer(s);
   return true;
 }
 
@@ -411,7 +435,12 @@ void Selector::check(int64_t now_us) {
         return;
       }
     }
-    if (now_us - waiting_since_us_ >= config_.reconnect_window_ms * 1000) close();
+    // An input that is there and sending is waited for (its next keyframe)
+    // whatever the window; the window is for inputs to come back.
+    const bool coming = std::any_of(std::begin(slots_), std::end(slots_), [&](const Slot &s) {
+      return s.present() && s.health.cause(now_us) == Fault::None;
+    });
+    if (!coming && now_us - waiting_since_us_ >= config_.reconnect_window_ms * 1000) close();
     return;
   }
   const Role active = *active_;

@@ -35,8 +35,9 @@ struct FailoverConfig {
   // The output stays open this long for an input to come back after the
   // last one left: a reconnecting encoder continues the same broadcast.
   int64_t reconnect_window_ms = 10000;
-  // Each input keeps its frames back to its keyframe before last, within
-  // this many bytes, so that a switch starts from a buffered keyframe.
+  // Each standby input keeps its frames back to its keyframe before last,
+  // within this many bytes, so that a switch starts from a buffered
+  // keyframe. The active input keeps them only while a standby is there.
   size_t input_buffer_bytes = 32 * 1024 * 1024;
   ContentConfig content;
 };
@@ -150,6 +151,7 @@ class Selector {
   static Role other(Role role) { return role == Role::Primary ? Role::Backup : Role::Primary; }
   static bool cut_point(const Slot &s, const media::Frame &frame);
   void buffer(Slot &s, const media::Frame &frame, int64_t now_us);
+  static void clear_buffer(Slot &s);
   bool ready(const Slot &s) const;
   // Makes `role` the active input; false if it cannot start yet.
   bool activate(Role role, SwitchKind kind, Fault fault, int64_t now_us);

@@ -127,6 +127,13 @@ lg_failover_stats stats_of(TestServer &server, const lg_entry &e) {
   return s;
 }
 
+// Waits for the n-th failover event; the server's log tells why if it never comes.
+void wait_failovers(TestServer &server, size_t n) {
+  if (!server.wait_for([n](const Events &ev) { return ev.failovers.size() >= n; }, 20s)) {
+    FAIL("no failover event " << n << "; log:\n" << server.log_text());
+  }
+}
+
 void wait_video_out(TestServer &server, size_t frames) {
   REQUIRE(server.wait_for([&](const Events &ev) { return video_out(ev) >= frames; }, 60s));
 }
@@ -193,10 +200,10 @@ TEST_CASE(
   Process &backup = encoders.backup;
   wait_video_out(server, 75);
   primary.signal(SIGSTOP);
-  REQUIRE(server.wait_for([](const Events &ev) { return ev.failovers.size() == 1; }, 20s));
+  wait_failovers(server, 1);
   std::this_thread::sleep_for(1500ms);
   primary.signal(SIGCONT);
-  REQUIRE(server.wait_for([](const Events &ev) { return ev.failovers.size() == 2; }, 20s));
+  wait_failovers(server, 2);
   const lg_failover_stats s = stats_of(server, e);
   REQUIRE(primary.wait(60s) == std::optional<int>(0));
   REQUIRE(backup.wait(60s) == std::optional<int>(0));
@@ -248,15 +255,15 @@ TEST_CASE(
   std::optional<Process> primary;
   primary.emplace(ffmpeg_realtime(src.path, server.ffmpeg_url(e, LG_ROLE_PRIMARY)),
                   tmp.file("primary.log"));
-  REQUIRE(server.wait_for([](const Events &ev) { return ev.failovers.size() == 1; }, 20s));
+  wait_failovers(server, 1);
   primary->signal(SIGKILL);
   primary.reset();
-  REQUIRE(server.wait_for([](const Events &ev) { return ev.failovers.size() == 2; }, 20s));
+  wait_failovers(server, 2);
   // A new encoder process on the primary, its clock from zero.
   const auto short_src = test_source(4);
   primary.emplace(ffmpeg_realtime(short_src.path, server.ffmpeg_url(e, LG_ROLE_PRIMARY)),
                   tmp.file("primary2.log"));
-  REQUIRE(server.wait_for([](const Events &ev) { return ev.failovers.size() == 3; }, 20s));
+  wait_failovers(server, 3);
   REQUIRE(primary->wait(60s) == std::optional<int>(0));
   REQUIRE(backup.wait(60s) == std::optional<int>(0));
 
@@ -353,7 +360,7 @@ TEST_CASE("failover: a forced switch for a drill, and its refusals", "[failover]
                  tmp.file("backup.log"));
   REQUIRE(server.wait_for([](const Events &ev) { return ev.starts.size() == 2; }, 20s));
   REQUIRE(lg_server_switch_input(server.get(), e.id, "1", LG_ROLE_BACKUP) == LG_OK);
-  REQUIRE(server.wait_for([](const Events &ev) { return ev.failovers.size() == 1; }, 20s));
+  wait_failovers(server, 1);
   Events ev = server.snapshot();
   CHECK(ev.failovers[0].kind == LG_SWITCH_MANUAL);
   CHECK(ev.failovers[0].to == LG_ROLE_BACKUP);
@@ -409,7 +416,7 @@ TEST_CASE(
     Process backup(ffmpeg_live("testsrc2=s=320x240:r=30", "sine=frequency=440:sample_rate=48000",
                                server.ffmpeg_url(e, LG_ROLE_BACKUP)),
                    tmp.file("backup.log"));
-    REQUIRE(server.wait_for([](const Events &ev) { return !ev.failovers.empty(); }, 20s));
+    wait_failovers(server, 1);
     Events ev = server.snapshot();
     INFO(server.log_text());
     REQUIRE(ev.failovers.size() == 1);

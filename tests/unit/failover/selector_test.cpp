@@ -515,3 +515,45 @@ TEST_CASE("when the active input leaves, a stalled standby is not resumed from i
   CHECK(rig.out.switches[1].kind == SwitchKind::Resume);
   require_rising(rig.out.frames);
 }
+
+TEST_CASE("an input that is there and sending is waited for, whatever the reconnect window",
+          "[failover][selector]") {
+  Rig rig;
+  rig.config.reconnect_window_ms = 0;
+  rig.make();
+  Encoder a("a"), b("b", 4'000'000);
+  rig.sel->connect(Role::Primary, 1, rig.now);
+  for (int i = 0; i < 40; ++i) rig.step(&a, nullptr);
+  // The backup connects mid-GOP: nothing to start from yet when the primary
+  // goes.
+  for (int i = 0; i < 10; ++i) b.next();
+  rig.sel->connect(Role::Backup, 2, rig.now);
+  rig.step(&a, &b);
+  rig.sel->disconnect(Role::Primary, rig.now);
+  for (int i = 0; i < 30; ++i) rig.step(nullptr, &b);
+  CHECK(rig.out.starts == 1);
+  CHECK(rig.out.stops == 0);
+  REQUIRE(rig.out.switches.size() == 1);
+  CHECK(rig.out.switches[0].kind == SwitchKind::Resume);
+  CHECK(rig.out.switches[0].to == Role::Backup);
+  require_rising(rig.out.frames);
+}
+
+TEST_CASE("with both inputs there, the active one stays ready to take over again at once",
+          "[failover][selector]") {
+  Rig rig;
+  rig.config.policy = Policy::Manual;
+  rig.make();
+  Encoder a("a"), b("b", 4'000'000);
+  rig.connect_both();
+  for (int i = 0; i < 40; ++i) rig.step(&a, &b);
+  REQUIRE(rig.sel->request(Role::Backup));
+  for (int i = 0; i < 25; ++i) rig.step(&a, &b);  // switched at the backup's keyframe
+  REQUIRE(rig.out.switches.size() == 1);
+  // The backup fails straight away: the primary's buffered keyframe is used.
+  rig.sel->disconnect(Role::Backup, rig.now);
+  REQUIRE(rig.out.switches.size() == 2);
+  CHECK(rig.out.switches[1].kind == SwitchKind::Failover);
+  CHECK(rig.out.switches[1].to == Role::Primary);
+  require_rising(rig.out.frames);
+}
