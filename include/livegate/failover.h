@@ -15,8 +15,9 @@
  * healthy again only after clear_ms without a fault, so a flapping encoder
  * causes one switch, not a storm.
  *
- * A switch takes the other input from its latest keyframe, which each input
- * keeps buffered (its last two GOPs) while it stands by. When both inputs
+ * A switch takes the other input from its latest keyframe, which a standby
+ * input keeps buffered (with everything it sent over the last stall_ms and
+ * a second more). When both inputs
  * carry the same frames (one encoder pushing to both, recognised by
  * comparing payloads), the output continues with the first frame it has
  * not yet sent: nothing repeated, nothing lost that the backup delivered.
@@ -74,7 +75,8 @@ typedef struct lg_failover_event {
   /* Non-zero when both inputs carried the same frames: the output went on
    * frame for frame. */
   int aligned;
-  /* Wall time the output went without a frame across the switch. */
+  /* Wall time the output went without a frame across the switch, up to
+   * the new input's first frame: the event comes with that frame. */
   int64_t gap_ms;
   /* Media skipped: exact when aligned (0 when no frame was lost), estimated
    * from arrival times otherwise (negative: some media repeats). */

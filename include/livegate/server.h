@@ -158,7 +158,7 @@ typedef struct lg_server_options {
   uint32_t clear_ms;            /* a failed input counts as healthy after this; default 2000 */
   uint32_t switch_back_ms;      /* LG_FAILOVER_AUTO: primary healthy this long; default 10000 */
   uint32_t reconnect_window_ms; /* output kept open for an input to return; default 10000 */
-  uint32_t input_buffer_bytes;  /* per input, at most two GOPs; default 32 MiB */
+  uint32_t input_buffer_bytes;  /* a standby input's buffer, at most; default 32 MiB */
   /* Content checks (LG_CHECK_* flags, default 0: none), run on a worker
    * thread from decoded keyframes and audio, each failing an input once its
    * condition has lasted its time. */

@@ -21,8 +21,8 @@ constexpr int64_t kMaxFailoverLagUs = 2'000'000;
 constexpr int64_t kMaxPlannedLagUs = 500'000;
 // How long a backup that could open an output waits for the primary.
 constexpr int64_t kStartGraceUs = 1'000'000;
-// Without keyframes to count, an audio-only input keeps this much.
-constexpr int64_t kAudioBufferUs = 4'000'000;
+// A standby input keeps the media of the last stall time and this much more.
+constexpr int64_t kStandbyMarginUs = 1'000'000;
 
 // A frame's fingerprint, to recognise the same coded frame on two inputs:
 // its size and its first and last bytes (slice headers and entropy-coded
@@ -131,25 +131,20 @@ void Selector::buffer(Slot &s, const media::Frame &frame, int64_t now_us) {
   if (cut) ++s.buffer_keyframes;
   s.buffer.push_back({frame, hash_of(frame.data()), now_us});
   s.buffer_bytes += frame.size;
-  // Back to the keyframe before last; without video, back to the oldest
-  // frame within the byte limit.
+  // What arrived within the stall time and a margin stays, since an aligned
+  // switch after a stall continues from the frame after the last one sent;
+  // and at least the latest cut point, where any other switch starts.
   auto pop = [&] {
     if (cut_point(s, s.buffer.front().frame)) --s.buffer_keyframes;
     s.buffer_bytes -= s.buffer.front().frame.size;
     s.buffer.pop_front();
   };
-  const bool has_video = s.video.codec != media::Codec::Unknown;
-  if (has_video) {
-    while (s.buffer_keyframes > 2) {
-      pop();
-      while (!s.buffer.empty() && !cut_point(s, s.buffer.front().frame)) pop();
-    }
-  } else {
-    while (s.buffer.size() > 1 &&
-           s.buffer.back().frame.dts_us - s.buffer.front().frame.dts_us > kAudioBufferUs) {
-      pop();
-    }
+  const int64_t keep_us = config_.health.stall_ms * 1000 + kStandbyMarginUs;
+  while (s.buffer.size() > 1 && now_us - s.buffer.front().arrival_us > keep_us) {
+    if (s.buffer_keyframes == 1 && cut_point(s, s.buffer.front().frame)) break;
+    pop();
   }
+  const bool has_video = s.video.codec != media::Codec::Unknown;
   while (s.buffer_bytes > config_.input_buffer_bytes && s.buffer.size() > 1) {
     // Over the limit: keep at least the latest cut point.
     if (has_video && s.buffer_keyframes <= 1 && cut_point(s, s.buffer.front().frame)) break;
@@ -251,9 +246,11 @@ void Selector::emit(Slot &s, const media::Frame &frame, uint64_t hash, int64_t n
   if (t == 0 && last_dts_[0] >= 0 && f.dts_us - last_dts_[0] < 1000000) {
     video_gap_us_ = f.dts_us - last_dts_[0];
   }
-  last_dts_[t] = f.dts_us;
-  last_emit_us_ = now_us;
   const bool identifying = (t == 0) == (s.video.codec != media::Codec::Unknown);
+  if (unreported_ && identifying) report_switch(f.dts_us, now_us);
+  last_dts_[t] = f.dts_us;
+  if (t == 0) max_video_pts_ = std::max(max_video_pts_, f.pts_us);
+  last_emit_us_ = now_us;
   if (identifying) {
     history_.emplace_back(f.dts_us, hash);
     history_index_.emplace(hash, f.dts_us);
@@ -286,6 +283,7 @@ void Selector::open(Role role, int64_t now_us) {
   out_.active = role;
   out_.session_id = s.session_id;
   last_dts_[0] = last_dts_[1] = -1;
+  max_video_pts_ = -1;
   last_emit_us_ = -1;
   history_.clear();
   history_index_.clear();
@@ -299,8 +297,26 @@ void Selector::open(Role role, int64_t now_us) {
   clear_buffer(s);
 }
 
+void Selector::report_switch(int64_t first_dts, int64_t now_us) {
+  SwitchEvent e = *unreported_;
+  unreported_.reset();
+  e.gap_ms = gap_from_us_ >= 0 ? (now_us - gap_from_us_) / 1000 : 0;
+  if (e.aligned && first_dts >= 0 && gap_from_dts_ >= 0) {
+    // Beyond one frame interval (with room for millisecond timestamps that
+    // step 33 and 34 ms), frames the new input never had.
+    const int64_t interval = video_gap_us_;
+    const int64_t step = first_dts - gap_from_dts_;
+    e.lost_ms = step > interval + interval / 2 ? (step - interval) / 1000 : 0;
+  }
+  stats_.has_last = true;
+  stats_.last = e;
+  if (e.kind != SwitchKind::Resume) stats_.max_gap_ms = std::max(stats_.max_gap_ms, e.gap_ms);
+  sink_.output_switch(out_, e);
+}
+
 void Selector::close() {
   if (!open_) return;
+  if (unreported_) report_switch(-1, last_emit_us_);
   open_ = false;
   active_.reset();
   pending_.reset();
@@ -322,12 +338,12 @@ bool Selector::activate(Role role, SwitchKind kind, Fault fault, int64_t now_us)
   const bool has_video = s.video.codec != media::Codec::Unknown;
   const int64_t last = last_dts_[has_video ? 0 : 1];
 
+  if (unreported_) report_switch(-1, now_us);
   SwitchEvent e;
   e.kind = kind;
   e.from = active_.value_or(out_.active);
   e.to = role;
   e.fault = fault;
-  e.gap_ms = last_emit_us_ >= 0 ? (now_us - last_emit_us_) / 1000 : 0;
 
   auto start = s.buffer.end();
   auto offset = aligned_offset(s);
@@ -342,16 +358,6 @@ bool Selector::activate(Role role, SwitchKind kind, Fault fault, int64_t now_us)
     s.offset_us = *offset;
     e.aligned = true;
     start = s.buffer.begin();
-    int64_t first_new = -1;
-    for (const auto &b : s.buffer) {
-      if (track_index(b.frame) == (has_video ? 0 : 1) && b.frame.dts_us + *offset > last) {
-        first_new = b.frame.dts_us + *offset;
-        break;
-      }
-    }
-    const int64_t interval = has_video ? video_gap_us_ : 0;
-    if (first_new >= 0 && last >= 0)
-      e.lost_ms = std::max<int64_t>(0, first_new - last - interval) / 1000;
   } else {
     // Another encoder: start at its latest keyframe, one frame interval
     // after the last frame sent.
@@ -362,12 +368,22 @@ bool Selector::activate(Role role, SwitchKind kind, Fault fault, int64_t now_us)
         break;
       }
     }
-    const int64_t next = last >= 0 ? last + (has_video ? video_gap_us_ : 1000) : 0;
-    s.offset_us = next - start->frame.dts_us;
+    const int64_t step = has_video ? video_gap_us_ : 1000;
+    s.offset_us = (last >= 0 ? last + step : 0) - start->frame.dts_us;
+    if (has_video && max_video_pts_ >= 0) {
+      // Nor may its first picture show before one already shown (B-frames
+      // put a sent picture's pts past its dts).
+      s.offset_us = std::max(s.offset_us, max_video_pts_ + step - start->frame.pts_us);
+    }
     e.lost_ms = last_emit_us_ >= 0 ? (start->arrival_us - last_emit_us_) / 1000 : 0;
   }
 
   leave_backup(now_us);
+  // Later switches compare inputs with what this one sends: the frames
+  // before it came from another input, and matching an input's own earlier
+  // frames would splice it onto pictures its next frames do not follow.
+  history_.clear();
+  history_index_.clear();
   active_ = role;
   pending_.reset();
   waiting_since_us_ = -1;
@@ -379,11 +395,12 @@ bool Selector::activate(Role role, SwitchKind kind, Fault fault, int64_t now_us)
   } else {
     ++stats_.switches;
   }
-  stats_.has_last = true;
-  stats_.last = e;
   stats_.last_switch_us = now_us;
-  if (kind != SwitchKind::Resume) stats_.max_gap_ms = std::max(stats_.max_gap_ms, e.gap_ms);
-  sink_.output_switch(out_, e);
+  // Reported with the first frame the new input sends out, when the gap
+  // viewers saw is known (an aligned input may still be catching up).
+  unreported_ = e;
+  gap_from_us_ = last_emit_us_;
+  gap_from_dts_ = last;
   if (s.video.codec != out_.video.codec || s.video.config != out_.video.config ||
       s.audio.codec != out_.audio.codec || s.audio.config != out_.audio.config) {
     out_.video = s.video;

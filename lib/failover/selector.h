@@ -35,9 +35,9 @@ struct FailoverConfig {
   // The output stays open this long for an input to come back after the
   // last one left: a reconnecting encoder continues the same broadcast.
   int64_t reconnect_window_ms = 10000;
-  // Each standby input keeps its frames back to its keyframe before last,
-  // within this many bytes, so that a switch starts from a buffered
-  // keyframe. The active input keeps them only while a standby is there.
+  // A standby input keeps what arrived within the stall time and a second
+  // more, and at least back to its latest keyframe, within this many bytes.
+  // The active input keeps them only while a standby is there.
   size_t input_buffer_bytes = 32 * 1024 * 1024;
   ContentConfig content;
 };
@@ -60,7 +60,8 @@ struct SwitchEvent {
   // pushing to both): the output went on with the first frame not yet
   // sent. Otherwise it went on from the new input's latest keyframe.
   bool aligned = false;
-  // Wall time the output went without a frame across the switch.
+  // Wall time the output went without a frame across the switch, up to the
+  // new input's first frame (the event is sent with it).
   int64_t gap_ms = 0;
   // Media the output skipped: exact when aligned (beyond one frame
   // interval), estimated from arrival times otherwise (negative: repeated).
@@ -158,6 +159,9 @@ class Selector {
   std::optional<int64_t> aligned_offset(const Slot &s) const;
   void emit(Slot &s, const media::Frame &frame, uint64_t hash, int64_t now_us);
   void open(Role role, int64_t now_us);
+  // Sends the switch event once the new input's first frame goes out
+  // (`first_dts`; -1 when it never did).
+  void report_switch(int64_t first_dts, int64_t now_us);
   void close();
   void leave_backup(int64_t now_us);
   bool usable_after(Role failed, int64_t now_us);
@@ -175,12 +179,17 @@ class Selector {
   SwitchKind pending_kind_ = SwitchKind::SwitchBack;
 
   int64_t last_dts_[2] = {-1, -1};  // per track (video, audio), output timeline
-  int64_t video_gap_us_ = 33333;    // the output's frame interval, measured
-  int64_t last_emit_us_ = -1;       // steady clock of the last frame sent
+  int64_t max_video_pts_ = -1;
+  int64_t video_gap_us_ = 33333;  // the output's frame interval, measured
+  int64_t last_emit_us_ = -1;     // steady clock of the last frame sent
   // The last frames sent of the track that identifies a stream (video, or
   // audio when there is none): output dts and payload hash.
   std::deque<std::pair<int64_t, uint64_t>> history_;
   std::unordered_multimap<uint64_t, int64_t> history_index_;
+
+  std::optional<SwitchEvent> unreported_;
+  int64_t gap_from_us_ = -1;   // when the last frame before it went out
+  int64_t gap_from_dts_ = -1;  // and its dts
 
   SelectorStats stats_;
   int64_t backup_since_us_ = -1;

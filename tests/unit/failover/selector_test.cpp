@@ -555,5 +555,81 @@ TEST_CASE("with both inputs there, the active one stays ready to take over again
   REQUIRE(rig.out.switches.size() == 2);
   CHECK(rig.out.switches[1].kind == SwitchKind::Failover);
   CHECK(rig.out.switches[1].to == Role::Primary);
+  // Not spliced onto its own frames from before the backup's: it restarts
+  // at a keyframe, which the pictures in between do not break.
+  CHECK_FALSE(rig.out.switches[1].aligned);
+  const auto video = rig.out.video();
+  auto back = std::find_if(video.rbegin(), video.rend(), [](auto &f) { return f.tag[0] == 'b'; });
+  REQUIRE(back != video.rbegin());
+  CHECK((back - 1)->key);
+  require_rising(rig.out.frames);
+}
+
+TEST_CASE("a stall longer than two GOPs still continues an aligned backup frame for frame",
+          "[failover][selector]") {
+  Rig rig;
+  rig.make();
+  Encoder a("enc"), b("enc");
+  rig.connect_both();
+  // Keyframes every 15 frames (half a second): two GOPs are shorter than
+  // the stall time.
+  auto short_gop = [](media::Frame &f) {
+    if (f.track == media::TrackType::Video) {
+      const int index = static_cast<int>(f.dts_us / kFrameUs);
+      f.keyframe = index % 15 == 0;
+    }
+  };
+  for (int i = 0; i < 64; ++i) {
+    for (auto &f : a.next()) {
+      short_gop(f);
+      rig.sel->frame(Role::Primary, a.video, a.audio, f, rig.now);
+    }
+    for (auto &f : b.next()) {
+      short_gop(f);
+      rig.sel->frame(Role::Backup, b.video, b.audio, f, rig.now);
+    }
+    rig.now += kFrameUs;
+    rig.sel->check(rig.now);
+  }
+  for (int i = 0; i < 80; ++i) {
+    for (auto &f : b.next()) {
+      short_gop(f);
+      rig.sel->frame(Role::Backup, b.video, b.audio, f, rig.now);
+    }
+    rig.now += kFrameUs;
+    rig.sel->check(rig.now);
+  }
+  REQUIRE(rig.out.switches.size() == 1);
+  CHECK(rig.out.switches[0].fault == Fault::Stalled);
+  CHECK(rig.out.switches[0].aligned);
+  CHECK(rig.out.switches[0].lost_ms == 0);
+  const auto video = rig.out.video();
+  REQUIRE(video.size() == 144);
+  for (size_t i = 0; i < video.size(); ++i) REQUIRE(video[i].tag == "enc/v" + std::to_string(i));
+}
+
+TEST_CASE("a rebased input shows no picture before one already shown", "[failover][selector]") {
+  Rig rig;
+  rig.make();
+  Encoder a("a"), b("b", 7'000'000);
+  rig.connect_both();
+  // The primary's pictures are shown 100 ms after they are decoded
+  // (B-frames reorder), the backup's at once.
+  for (int i = 0; i < 45; ++i) {
+    rig.step(&a, &b, [](media::Frame &f) {
+      if (f.track == media::TrackType::Video) f.pts_us += 100000;
+    });
+  }
+  rig.sel->disconnect(Role::Primary, rig.now);
+  REQUIRE(rig.out.switches.size() == 1);
+  const auto video = rig.out.video();
+  int64_t shown = -1;
+  for (const auto &f : video) {
+    if (f.tag[0] == 'b') {
+      CHECK(f.pts > shown);
+      break;
+    }
+    shown = std::max(shown, f.pts);
+  }
   require_rising(rig.out.frames);
 }
