@@ -28,13 +28,14 @@ end of the file. The drill kinds are interleaved. The server runs with
 
 Measures, per drill:
   - gapMs, lostMs, aligned: the server's failover event (kind "failover";
-    "resume" for a peer). gapMs runs from the last frame sent to the switch.
+    "resume" for a peer). gapMs runs from the last frame sent before the
+    switch to the first frame of the new input (the event comes with it).
   - observed gap: the longest time the output got no new frame (audio or
     video) across the switch, seen from outside: failover.framesOut of
-    GET /api/v1/entries/ID/streams/1, polled every --poll-ms. Unlike gapMs it
-    also counts the wait for a backup that runs behind the primary (two
-    ffmpeg processes start a few ms apart, and -re keeps that lag). The
-    ratio to the peer is on this gap.
+    GET /api/v1/entries/ID/streams/1, polled every --poll-ms: a check of
+    gapMs from outside, which includes the wait for a backup that runs
+    behind the primary (two ffmpeg processes start a few ms apart, and -re
+    keeps that lag). The ratio to the peer is on this gap.
   - detection: from the bench sending the signal to the failover event
     reaching it on the server's stdout.
   - frames lost and duplicated: once the output has ended, its DVR playlist
@@ -578,12 +579,11 @@ def main():
         print("observed gap: longest time without a new output frame (audio or video) across "
               "the switch, polled from the admin API every "
               f"{med([r['resolution'] for k in results for r in results[k]]):.1f} ms (median); "
-              "gapMs: the server's own, last frame to switch")
+              "gapMs: the server's own, last frame before the switch to the first after")
         lags = [r["lag"] for k in PEER for r in results[k]]
         print(f"the backup's publish_start came {med(lags):.0f} ms after the primary's (median; "
               f"{min(lags):.0f} to {max(lags):.0f}): two processes start apart and -re keeps "
-              "that lag, which an aligned switch waits out after the switch (gapMs leaves that "
-              "wait out, the observed gap does not)")
+              "that lag, which an aligned switch waits out (both gaps include that wait)")
         print("detection: from the signal to the failover event, as the bench sees it (for a "
               "peer: to the resume); within target: drills whose observed gap is at most their "
               "own detection + one frame (a kill is noticed at once; a stall after --stall-ms, "
