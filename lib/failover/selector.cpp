@@ -397,7 +397,12 @@ bool Selector::activate(Role role, SwitchKind kind, Fault fault, int64_t now_us)
   }
   stats_.last_switch_us = now_us;
   // Reported with the first frame the new input sends out, when the gap
-  // viewers saw is known (an aligned input may still be catching up).
+  // viewers saw is known (an aligned input may still be catching up); the
+  // stats show it at once, with the gap so far.
+  e.gap_ms = last_emit_us_ >= 0 ? (now_us - last_emit_us_) / 1000 : 0;
+  stats_.has_last = true;
+  stats_.last = e;
+  if (kind != SwitchKind::Resume) stats_.max_gap_ms = std::max(stats_.max_gap_ms, e.gap_ms);
   unreported_ = e;
   gap_from_us_ = last_emit_us_;
   gap_from_dts_ = last;
