@@ -5,10 +5,10 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <chrono>
 #include <cstring>
 #include <string>
 
+#include "core/clock.h"
 #include "core/text.h"
 
 #include "auth/token.h"
@@ -44,12 +44,6 @@ constexpr int kCreateAttempts = 8;
 constexpr const char *kColumns =
     "id, name, token, token_generation, created_at_ms, updated_at_ms, srt_passphrase, dvr, "
     "recording";
-
-int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 bool is_valid_name(std::string_view name) {
   if (name.size() > kEntryNameMaxBytes) return false;
@@ -336,7 +330,7 @@ lg_status Store::create_entry(std::string_view name, Random &random, Entry &out)
     if (id.empty() || token.empty()) {
       return fail(LG_E_INTERNAL, "the random generator failed");
     }
-    const int64_t now = now_ms();
+    const int64_t now = core::unix_ms();
     int rc;
     {
       Use use(stmts_->insert);
@@ -409,7 +403,7 @@ lg_status Store::regenerate_token(std::string_view id, Random &random, Entry &ou
   Use use(stmts_->regenerate);
   bind(*use, 1, id);
   bind(*use, 2, token);
-  sqlite3_bind_int64(*use, 3, now_ms());
+  sqlite3_bind_int64(*use, 3, core::unix_ms());
   int rc = sqlite3_step(*use);
   if (rc == SQLITE_DONE) return fail(LG_E_NOT_FOUND, "no entry " + std::string(id));
   if (rc != SQLITE_ROW) return sqlite_fail("cannot regenerate the token of " + std::string(id));
@@ -433,7 +427,7 @@ lg_status Store::set_name(std::string_view id, std::string_view name) {
   Use use(stmts_->set_name);
   bind(*use, 1, id);
   bind(*use, 2, name);
-  sqlite3_bind_int64(*use, 3, now_ms());
+  sqlite3_bind_int64(*use, 3, core::unix_ms());
   if (sqlite3_step(*use) != SQLITE_DONE) return sqlite_fail("cannot rename " + std::string(id));
   if (sqlite3_changes(db_) == 0) return fail(LG_E_NOT_FOUND, "no entry " + std::string(id));
   return succeed();
@@ -456,7 +450,7 @@ lg_status Store::set_srt_passphrase(std::string_view id,
   } else {
     sqlite3_bind_null(*use, 2);
   }
-  sqlite3_bind_int64(*use, 3, now_ms());
+  sqlite3_bind_int64(*use, 3, core::unix_ms());
   if (sqlite3_step(*use) != SQLITE_DONE) {
     return sqlite_fail("cannot set the SRT passphrase of " + std::string(id));
   }
@@ -471,7 +465,7 @@ lg_status Store::set_outputs(std::string_view id, bool dvr, bool recording) {
   bind(*use, 1, id);
   sqlite3_bind_int(*use, 2, dvr ? 1 : 0);
   sqlite3_bind_int(*use, 3, recording ? 1 : 0);
-  sqlite3_bind_int64(*use, 4, now_ms());
+  sqlite3_bind_int64(*use, 4, core::unix_ms());
   if (sqlite3_step(*use) != SQLITE_DONE) {
     return sqlite_fail("cannot set the outputs of " + std::string(id));
   }

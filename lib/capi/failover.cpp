@@ -1,34 +1,16 @@
 #include "livegate/failover.h"
 
-#include <chrono>
 #include <cstring>
 #include <string>
 
 #include "capi/guard.h"
 #include "capi/handles.h"
+#include "core/clock.h"
 #include "failover/router.h"
 
 using lg::capi::guard;
 
-namespace {
-
-int64_t steady_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-int64_t unix_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-lg_role to_c(lg::url::Role role) {
-  return role == lg::url::Role::Backup ? LG_ROLE_BACKUP : LG_ROLE_PRIMARY;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 extern "C" {
 
@@ -53,7 +35,7 @@ LG_API lg_status lg_server_get_failover_stats(lg_server *server, const char *ent
     lg_status rc = LG_E_NOT_FOUND;
     int64_t now = 0;
     server->server->call([&] {
-      now = steady_us();
+      now = lg::core::steady_us();
       rc = server->router->stats(entry_id, stream_name, s, now);
     });
     if (rc != LG_OK) return rc;
@@ -61,7 +43,7 @@ LG_API lg_status lg_server_get_failover_stats(lg_server *server, const char *ent
     c.struct_size = stats->struct_size;
     c.open = s.open ? 1 : 0;
     c.has_active = s.has_active ? 1 : 0;
-    c.active = to_c(s.active);
+    c.active = lg::capi::role_to_c(s.active);
     c.primary_present = s.present[0] ? 1 : 0;
     c.backup_present = s.present[1] ? 1 : 0;
     c.primary_fault = static_cast<lg_input_fault>(s.fault[0]);
@@ -71,7 +53,7 @@ LG_API lg_status lg_server_get_failover_stats(lg_server *server, const char *ent
     if (s.has_last) {
       c.last_kind = static_cast<lg_switch_kind>(s.last.kind);
       c.last_fault = static_cast<lg_input_fault>(s.last.fault);
-      c.last_unix_ms = unix_ms() - (now - s.last_switch_us) / 1000;
+      c.last_unix_ms = lg::core::unix_ms() - (now - s.last_switch_us) / 1000;
       c.last_gap_ms = s.last.gap_ms;
       c.last_lost_ms = s.last.lost_ms;
     }

@@ -37,6 +37,10 @@ struct lg_server {
 
 namespace lg::capi {
 
+inline lg_role role_to_c(lg::url::Role role) {
+  return role == lg::url::Role::Backup ? LG_ROLE_BACKUP : LG_ROLE_PRIMARY;
+}
+
 // Fills a caller's lg_entry, honouring its struct_size.
 lg_status fill_entry(lg_entry *out, const lg::auth::Entry &entry);
 

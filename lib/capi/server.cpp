@@ -5,7 +5,6 @@
 
 #include <fmt/format.h>
 
-#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <mutex>
@@ -13,6 +12,7 @@
 
 #include "capi/guard.h"
 #include "capi/handles.h"
+#include "core/clock.h"
 #include "failover/router.h"
 #include "ingest/server.h"
 
@@ -20,9 +20,7 @@ using lg::capi::guard;
 
 namespace {
 
-lg_role to_c(lg::url::Role role) {
-  return role == lg::url::Role::Backup ? LG_ROLE_BACKUP : LG_ROLE_PRIMARY;
-}
+using lg::capi::role_to_c;
 
 lg_protocol to_c(lg::ingest::Protocol protocol) {
   switch (protocol) {
@@ -52,12 +50,6 @@ lg_codec to_c(lg::media::Codec codec) {
     default:
       return LG_CODEC_UNKNOWN;
   }
-}
-
-int64_t steady_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
 }
 
 // Translates the ingest layer's events into the host's C callbacks, feeds
@@ -113,16 +105,14 @@ class CEvents final : public lg::ingest::Events, public lg::failover::Sink {
     c.entry_id = out.entry_id.c_str();
     c.stream_name = out.stream_name.c_str();
     c.kind = static_cast<lg_switch_kind>(e.kind);
-    c.from = to_c(e.from);
-    c.to = to_c(e.to);
+    c.from = role_to_c(e.from);
+    c.to = role_to_c(e.to);
     c.fault = static_cast<lg_input_fault>(e.fault);
     c.session_id = out.session_id;
     c.aligned = e.aligned ? 1 : 0;
     c.gap_ms = e.gap_ms;
     c.lost_ms = e.lost_ms;
-    c.unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                    std::chrono::system_clock::now().time_since_epoch())
-                    .count();
+    c.unix_ms = lg::core::unix_ms();
     cb_.on_failover(cb_.user, &c);
   }
 
@@ -157,7 +147,7 @@ class CEvents final : public lg::ingest::Events, public lg::failover::Sink {
   }
 
   void on_publish_start(const lg::ingest::PublishInfo &info) override {
-    if (router_) router_->publish_start(info, steady_us());
+    if (router_) router_->publish_start(info, lg::core::steady_us());
     if (!cb_.on_publish_start) return;
     Converted c(info);
     cb_.on_publish_start(cb_.user, &c.info);
@@ -170,13 +160,13 @@ class CEvents final : public lg::ingest::Events, public lg::failover::Sink {
     c.remote_address = r.remote_address.c_str();
     c.protocol = to_c(r.protocol);
     c.entry_id = r.entry_id.c_str();
-    c.role = to_c(r.role);
+    c.role = role_to_c(r.role);
     c.stream_name = r.stream_name.c_str();
     cb_.on_publish_reject(cb_.user, &c);
   }
   void on_publish_stop(const lg::ingest::PublishInfo &info, const lg::ingest::Stats &stats,
                        lg_status status, std::string_view reason) override {
-    if (router_) router_->publish_stop(info, steady_us());
+    if (router_) router_->publish_stop(info, lg::core::steady_us());
     if (!cb_.on_publish_stop) return;
     Converted c(info);
     lg_session_stats s = stats_to_c(stats);
@@ -184,13 +174,13 @@ class CEvents final : public lg::ingest::Events, public lg::failover::Sink {
     cb_.on_publish_stop(cb_.user, &c.info, &s, status, why.c_str());
   }
   void on_frame(const lg::ingest::PublishInfo &info, const lg::media::Frame &frame) override {
-    if (router_) router_->frame(info, frame, steady_us());
+    if (router_) router_->frame(info, frame, lg::core::steady_us());
     if (!cb_.on_frame) return;
     // Frames are hot: codec parameters are not re-rendered per frame.
     lg_publish_info c{};
     c.session_id = info.session_id;
     c.entry_id = info.entry_id.c_str();
-    c.role = to_c(info.role);
+    c.role = role_to_c(info.role);
     c.stream_name = info.stream_name.c_str();
     c.protocol = to_c(info.protocol);
     c.remote_address = info.remote_address.c_str();
@@ -206,7 +196,7 @@ class CEvents final : public lg::ingest::Events, public lg::failover::Sink {
     lg_auth_request c{};
     c.request_id = r.request_id;
     c.entry_id = r.entry_id.c_str();
-    c.role = to_c(r.role);
+    c.role = role_to_c(r.role);
     c.stream_name = r.stream_name.c_str();
     c.token = r.token.c_str();
     c.protocol = to_c(r.protocol);
@@ -256,7 +246,7 @@ class CEvents final : public lg::ingest::Events, public lg::failover::Sink {
         : video_codec(in.video.codec_string()), audio_codec(in.audio.codec_string()) {
       info.session_id = in.session_id;
       info.entry_id = in.entry_id.c_str();
-      info.role = to_c(in.role);
+      info.role = role_to_c(in.role);
       info.stream_name = in.stream_name.c_str();
       info.protocol = to_c(in.protocol);
       info.remote_address = in.remote_address.c_str();
@@ -477,20 +467,23 @@ LG_API lg_status lg_server_create(lg_server **server, const lg_server_options *o
     failover.policy = o.failover_policy == LG_FAILOVER_MANUAL   ? lg::failover::Policy::Manual
                       : o.failover_policy == LG_FAILOVER_STICKY ? lg::failover::Policy::Sticky
                                                                 : lg::failover::Policy::Auto;
-    failover.health.stall_ms = pick(o.stall_ms, 1500);
-    failover.health.keyframe_timeout_ms = pick(o.keyframe_timeout_ms, 10000);
+    // 0 keeps the default, which the config structs hold.
+    auto keep = [](uint32_t v, auto def) { return v ? static_cast<decltype(def)>(v) : def; };
+    failover.health.stall_ms = keep(o.stall_ms, failover.health.stall_ms);
+    failover.health.keyframe_timeout_ms =
+        keep(o.keyframe_timeout_ms, failover.health.keyframe_timeout_ms);
     failover.health.bitrate_collapse_ratio = o.bitrate_collapse_percent / 100.0;
-    failover.health.clear_ms = pick(o.clear_ms, 2000);
-    failover.switch_back_ms = pick(o.switch_back_ms, 10000);
-    failover.reconnect_window_ms = pick(o.reconnect_window_ms, 10000);
-    failover.input_buffer_bytes = pick(o.input_buffer_bytes, 32 * 1024 * 1024);
+    failover.health.clear_ms = keep(o.clear_ms, failover.health.clear_ms);
+    failover.switch_back_ms = keep(o.switch_back_ms, failover.switch_back_ms);
+    failover.reconnect_window_ms = keep(o.reconnect_window_ms, failover.reconnect_window_ms);
+    failover.input_buffer_bytes = keep(o.input_buffer_bytes, failover.input_buffer_bytes);
     failover.content.black = (o.content_checks & LG_CHECK_BLACK) != 0;
     failover.content.frozen = (o.content_checks & LG_CHECK_FROZEN) != 0;
     failover.content.silence = (o.content_checks & LG_CHECK_SILENCE) != 0;
-    failover.content.black_after_ms = pick(o.black_after_ms, 2000);
-    failover.content.frozen_after_ms = pick(o.frozen_after_ms, 4000);
-    failover.content.silence_after_ms = pick(o.silence_after_ms, 3000);
-    failover.content.silence_dbfs = o.silence_dbfs ? o.silence_dbfs : -60;
+    failover.content.black_after_ms = keep(o.black_after_ms, failover.content.black_after_ms);
+    failover.content.frozen_after_ms = keep(o.frozen_after_ms, failover.content.frozen_after_ms);
+    failover.content.silence_after_ms = keep(o.silence_after_ms, failover.content.silence_after_ms);
+    if (o.silence_dbfs) failover.content.silence_dbfs = o.silence_dbfs;
     handle->router = std::make_unique<lg::failover::Router>(
         std::move(failover), *events, [gate](std::function<void()> fn) {
           gate->post([fn = std::move(fn)](lg::ingest::Server &, CEvents &) { fn(); });

@@ -82,10 +82,8 @@ bool Selector::cut_point(const Slot &s, const media::Frame &frame) {
   return frame.track == media::TrackType::Video && frame.keyframe;
 }
 
-bool Selector::ready(const Slot &s) const {
-  if (!s.present()) return false;
-  return std::any_of(s.buffer.begin(), s.buffer.end(),
-                     [&](const Buffered &b) { return cut_point(s, b.frame); });
+bool Selector::ready(const Slot &s) {
+  return s.present() && s.buffer_keyframes > 0;
 }
 
 void Selector::clear_buffer(Slot &s) {
@@ -159,6 +157,11 @@ void Selector::frame(Role role, const media::VideoParams &video, const media::Au
   const bool changed = video.codec != s.video.codec || video.config != s.video.config ||
                        audio.codec != s.audio.codec || audio.config != s.audio.config;
   if (changed) {
+    // Cut points are counted by whether there is video: a buffer kept
+    // under the other rule would be miscounted.
+    if ((video.codec == media::Codec::Unknown) != (s.video.codec == media::Codec::Unknown)) {
+      clear_buffer(s);
+    }
     s.video = video;
     s.audio = audio;
     if (active_ == role && open_) {

@@ -153,7 +153,7 @@ class Selector {
   static bool cut_point(const Slot &s, const media::Frame &frame);
   void buffer(Slot &s, const media::Frame &frame, int64_t now_us);
   static void clear_buffer(Slot &s);
-  bool ready(const Slot &s) const;
+  static bool ready(const Slot &s);
   // Makes `role` the active input; false if it cannot start yet.
   bool activate(Role role, SwitchKind kind, Fault fault, int64_t now_us);
   std::optional<int64_t> aligned_offset(const Slot &s) const;

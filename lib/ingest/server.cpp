@@ -1,8 +1,8 @@
 #include "ingest/server.h"
+#include "core/clock.h"
 
 #include <fmt/format.h>
 
-#include <chrono>
 #include <filesystem>
 #include <optional>
 #include <set>
@@ -42,12 +42,6 @@ void queue_work(uv_loop_t *loop, std::function<void()> work, std::function<void(
         std::unique_ptr<Work> owned(static_cast<Work *>(req->data));
         owned->done();
       });
-}
-
-int64_t steady_now_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
 }
 
 uv_timer_t *start_timer(uv_loop_t *loop, uint64_t interval_ms, void *data, uv_timer_cb cb) {
@@ -160,7 +154,7 @@ lg_status Server::start(std::string &error) {
                              [](uv_timer_t *t) { static_cast<Server *>(t->data)->sweep(); });
   tick_timer_ = start_timer(loop_.uv(), config_.tick_interval_ms, this, [](uv_timer_t *t) {
     auto *self = static_cast<Server *>(t->data);
-    if (!self->destroyed_) self->events_->on_tick(steady_now_us());
+    if (!self->destroyed_) self->events_->on_tick(core::steady_us());
   });
   if (config_.revoke_policy == RevokePolicy::Disconnect && config_.revalidate_interval_ms > 0) {
     revalidate_timer_ =

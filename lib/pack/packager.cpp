@@ -1,4 +1,5 @@
 #include "pack/packager.h"
+#include "core/clock.h"
 
 #include <algorithm>
 #include <chrono>
@@ -13,18 +14,6 @@ namespace {
 
 constexpr size_t kFrameOverhead = 160;  // a queued job's own size, roughly
 constexpr size_t kMaxPendingClips = 64;
-
-int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-int64_t steady_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 // A stream name or broadcast as a single, safe path component.
 bool is_path_component(const std::string &s) {
@@ -51,7 +40,7 @@ Packager::Packager(OutputConfig config, auth::Store &store, Emit emit, Log log)
       store_(store),
       emit_(std::move(emit)),
       log_(std::move(log)),
-      next_clip_id_(static_cast<uint64_t>(wall_ms())) {}
+      next_clip_id_(static_cast<uint64_t>(core::unix_ms())) {}
 
 Packager::~Packager() {
   stop();
@@ -131,7 +120,7 @@ void Packager::on_output_frame(const failover::Output &out, const media::Frame &
     ++dropped_[s.key];
     return;
   }
-  push(FrameJob{s.key, frame, steady_us()}, bytes);
+  push(FrameJob{s.key, frame, core::steady_us()}, bytes);
 }
 
 void Packager::on_output_stop(const failover::Output &out) {
@@ -379,8 +368,8 @@ void Packager::handle(Job &job, int64_t now_ms) {
 }
 
 void Packager::run() {
-  restore_all(wall_ms());
-  int64_t last_tick = wall_ms();
+  restore_all(core::unix_ms());
+  int64_t last_tick = core::unix_ms();
   for (;;) {
     std::deque<std::pair<Job, size_t>> batch;
     bool stopping;
@@ -391,11 +380,11 @@ void Packager::run() {
       stopping = stopping_;
     }
     for (auto &[job, bytes] : batch) {
-      handle(job, wall_ms());
+      handle(job, core::unix_ms());
       std::lock_guard lock(mutex_);
       queued_bytes_ -= bytes;
     }
-    const int64_t now = wall_ms();
+    const int64_t now = core::unix_ms();
     if (now - last_tick >= 1000) {
       last_tick = now;
       for (auto &[key, out] : outputs_) out->tick(now);
@@ -411,7 +400,7 @@ void Packager::run() {
   for (auto &[key, out] : outputs_) {
     if (!out->live()) continue;
     std::vector<OutputEvent> events;
-    out->stop(wall_ms(), events);
+    out->stop(core::unix_ms(), events);
     send(events);
   }
 }

@@ -1,10 +1,10 @@
 #include "pack/stream_output.h"
+#include "core/clock.h"
 
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <charconv>
-#include <chrono>
 #include <cmath>
 #include <map>
 
@@ -18,12 +18,6 @@ constexpr size_t kMaxPlaylistBytes = 16 * 1024 * 1024;
 // A timestamp step larger than this, either way, is a jump of the
 // encoder's clock rather than a gap in the stream.
 constexpr int64_t kJumpUs = 10'000'000;
-
-int64_t steady_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 bool same_params(const media::VideoParams &a, const media::VideoParams &b) {
   return a.codec == b.codec && a.config == b.config && a.width == b.width && a.height == b.height;
@@ -343,7 +337,7 @@ void StreamOutput::close_segment(int64_t end_us, int64_t arrival_us, int64_t now
   e.sequence = sequence;
   e.duration_ms = duration_us / 1000;
   e.bytes = bytes.size();
-  e.latency_us = steady_us() - arrival_us;
+  e.latency_us = core::steady_us() - arrival_us;
   events.push_back(std::move(e));
 
   if (recording_ && recorder_.active()) {
@@ -417,7 +411,8 @@ void StreamOutput::tick(int64_t now_ms) {
 std::optional<std::string> StreamOutput::stop(int64_t now_ms, std::vector<OutputEvent> &events) {
   if (in_segment_ && muxer_) {
     // The segment ends where its last frame of either track does.
-    close_segment(std::max(track_end_us(true), track_end_us(false)), steady_us(), now_ms, events);
+    close_segment(std::max(track_end_us(true), track_end_us(false)), core::steady_us(), now_ms,
+                  events);
   }
   live_ = false;
   have_offset_ = false;

@@ -57,6 +57,7 @@ struct Encoder {
   int64_t base_us = 0;
   int video_index = 0;
   int audio_index = 0;
+  int gop = kGop;
   media::VideoParams video;
   media::AudioParams audio;
 
@@ -88,7 +89,7 @@ struct Encoder {
                          name + "/a" + std::to_string(audio_index)));
       ++audio_index;
     }
-    out.push_back(make(media::TrackType::Video, vdts, video_index % kGop == 0,
+    out.push_back(make(media::TrackType::Video, vdts, video_index % gop == 0,
                        name + "/v" + std::to_string(video_index)));
     ++video_index;
     return out;
@@ -573,32 +574,9 @@ TEST_CASE("a stall longer than two GOPs still continues an aligned backup frame 
   rig.connect_both();
   // Keyframes every 15 frames (half a second): two GOPs are shorter than
   // the stall time.
-  auto short_gop = [](media::Frame &f) {
-    if (f.track == media::TrackType::Video) {
-      const int index = static_cast<int>(f.dts_us / kFrameUs);
-      f.keyframe = index % 15 == 0;
-    }
-  };
-  for (int i = 0; i < 64; ++i) {
-    for (auto &f : a.next()) {
-      short_gop(f);
-      rig.sel->frame(Role::Primary, a.video, a.audio, f, rig.now);
-    }
-    for (auto &f : b.next()) {
-      short_gop(f);
-      rig.sel->frame(Role::Backup, b.video, b.audio, f, rig.now);
-    }
-    rig.now += kFrameUs;
-    rig.sel->check(rig.now);
-  }
-  for (int i = 0; i < 80; ++i) {
-    for (auto &f : b.next()) {
-      short_gop(f);
-      rig.sel->frame(Role::Backup, b.video, b.audio, f, rig.now);
-    }
-    rig.now += kFrameUs;
-    rig.sel->check(rig.now);
-  }
+  a.gop = b.gop = 15;
+  for (int i = 0; i < 64; ++i) rig.step(&a, &b);
+  for (int i = 0; i < 80; ++i) rig.step(nullptr, &b);
   REQUIRE(rig.out.switches.size() == 1);
   CHECK(rig.out.switches[0].fault == Fault::Stalled);
   CHECK(rig.out.switches[0].aligned);
