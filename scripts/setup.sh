@@ -7,7 +7,7 @@ packages=(
   build-essential cmake pkg-config ca-certificates openssl
   libuv1-dev libmbedtls-dev libsrt-gnutls-dev libsqlite3-dev libfmt-dev catch2
   libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libmicrohttpd-dev
-  python3 ffmpeg srt-tools clang-format git
+  python3 ffmpeg srt-tools clang-format git clang libclang-rt-14-dev llvm
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
 )
 

@@ -18,3 +18,8 @@ echo "== tests under ASan + UBSan"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 (cd build-asan && ctest --output-on-failure --no-tests=error -j"$jobs")
+
+# libFuzzer over every parser of untrusted bytes: clang build in build-fuzz/,
+# each target for a bounded time (FUZZ_SECONDS, 20 by default).
+echo "== fuzz (libFuzzer + ASan + UBSan, clang)"
+bash scripts/fuzz.sh

@@ -120,30 +120,10 @@ lg_entry empty_entry() {
 // fills `error` with the 400 to send.
 bool body_object(const HttpRequest &request, bool optional, JsonValue &out,
                  std::optional<HttpReply> &error) {
-  std::string_view body = request.body;
-  while (!body.empty() && (body.back() == ' ' || body.back() == '\n' || body.back() == '\r' ||
-                           body.back() == '\t')) {
-    body.remove_suffix(1);
-  }
-  if (body.empty() && optional) {
-    out = JsonValue{};
-    out.type = JsonValue::Type::Object;
-    return true;
-  }
-  if (body.empty()) {
-    error = error_reply(400, "the request needs a JSON object body");
-    return false;
-  }
   std::string why;
-  if (!parse_json(body, out, why)) {
-    error = error_reply(400, "malformed JSON: " + why);
-    return false;
-  }
-  if (out.type != JsonValue::Type::Object) {
-    error = error_reply(400, "the body must be a JSON object");
-    return false;
-  }
-  return true;
+  if (parse_request_body(request.body, optional, out, why)) return true;
+  error = error_reply(400, why);
+  return false;
 }
 
 // Refuses keys the endpoint does not know, so that a typo is not silently

@@ -475,6 +475,39 @@ bool parse_json(std::string_view text, JsonValue &out, std::string &error) {
   return JsonParser(text).parse(out, error);
 }
 
+JsonValue::JsonValue() = default;
+JsonValue::JsonValue(const JsonValue &) = default;
+JsonValue::JsonValue(JsonValue &&) noexcept = default;
+JsonValue &JsonValue::operator=(const JsonValue &) = default;
+JsonValue &JsonValue::operator=(JsonValue &&) noexcept = default;
+JsonValue::~JsonValue() = default;
+
+bool parse_request_body(std::string_view body, bool optional, JsonValue &out, std::string &error) {
+  while (!body.empty() && (body.back() == ' ' || body.back() == '\n' || body.back() == '\r' ||
+                           body.back() == '\t')) {
+    body.remove_suffix(1);
+  }
+  if (body.empty() && optional) {
+    out = JsonValue{};
+    out.type = JsonValue::Type::Object;
+    return true;
+  }
+  if (body.empty()) {
+    error = "the request needs a JSON object body";
+    return false;
+  }
+  std::string why;
+  if (!parse_json(body, out, why)) {
+    error = "malformed JSON: " + why;
+    return false;
+  }
+  if (out.type != JsonValue::Type::Object) {
+    error = "the body must be a JSON object";
+    return false;
+  }
+  return true;
+}
+
 void write_json(JsonWriter &json, const JsonValue &value) {
   switch (value.type) {
     case JsonValue::Type::Null:

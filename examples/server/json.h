@@ -65,6 +65,15 @@ class JsonWriter {
 struct JsonValue {
   enum class Type { Null, Boolean, Number, String, Array, Object };
 
+  // Defined where JsonValue is complete: members holds pairs of JsonValue,
+  // which clang (with libstdc++) cannot instantiate inside the class.
+  JsonValue();
+  JsonValue(const JsonValue &);
+  JsonValue(JsonValue &&) noexcept;
+  JsonValue &operator=(const JsonValue &);
+  JsonValue &operator=(JsonValue &&) noexcept;
+  ~JsonValue();
+
   Type type = Type::Null;
   bool boolean = false;
   std::string text;  // a string's decoded value, or a number as written
@@ -83,6 +92,11 @@ struct JsonValue {
 // small and flat, and anything else is a client bug worth reporting. On
 // failure says why, with the byte offset, in `error`.
 bool parse_json(std::string_view text, JsonValue &out, std::string &error);
+
+// An admin API request body: one JSON object. An empty body (or one of
+// whitespace only) is {} when `optional`. On failure says why in `error`,
+// fit for a 400 reply.
+bool parse_request_body(std::string_view body, bool optional, JsonValue &out, std::string &error);
 
 // Writes a parsed document back (one the example server received, passed
 // on), numbers exactly as they were written.

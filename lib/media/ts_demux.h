@@ -170,7 +170,6 @@ class TsDemuxer {
   std::vector<uint8_t> vps_, sps_, pps_;
   std::vector<uint8_t> reported_vps_, reported_sps_, reported_pps_;
   bool video_params_reported_ = false;
-  Codec video_codec_ = Codec::Unknown;
 
   // Audio: the configuration last reported, and an ADTS frame cut by the end
   // of the previous PES with the timeline it belongs to.
