@@ -47,14 +47,15 @@ std::string lower(std::string_view s) {
   return out;
 }
 
+// inet_pton reads a C string: a NUL inside `host` would hide what follows it.
 bool is_ipv4(std::string_view host) {
-  if (host.empty() || host.size() > 15) return false;
+  if (host.empty() || host.size() > 15 || host.find('\0') != std::string_view::npos) return false;
   in_addr addr{};
   return inet_pton(AF_INET, std::string(host).c_str(), &addr) == 1;
 }
 
 bool is_ipv6(std::string_view host) {
-  if (host.empty() || host.size() > 45) return false;
+  if (host.empty() || host.size() > 45 || host.find('\0') != std::string_view::npos) return false;
   in6_addr addr{};
   return inet_pton(AF_INET6, std::string(host).c_str(), &addr) == 1;
 }

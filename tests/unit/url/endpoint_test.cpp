@@ -124,6 +124,12 @@ TEST_CASE("url::is_single_host, role and scheme names", "[url]") {
   CHECK(is_single_host("localhost"));
   CHECK(is_single_host("LocalHost"));
   CHECK_FALSE(is_single_host("example.com"));
+  // inet_pton stops at a NUL: what follows it must not be ignored (found by
+  // fuzzing: build() accepted such a host and parse_url refused its URL).
+  using namespace std::string_view_literals;
+  CHECK_FALSE(is_single_host("::1\0garbage"sv));
+  CHECK_FALSE(is_single_host("[::1\0\xf5]"sv));
+  CHECK_FALSE(is_single_host("10.0.0.1\0x"sv));
   CHECK_FALSE(is_single_host("1_abcd1234.p.example.com"));
   CHECK_FALSE(is_single_host("127.0.0"));
   CHECK_FALSE(is_single_host("localhost.example.com"));
