@@ -130,6 +130,16 @@ class _ServerOptions(ctypes.Structure):
         ("frozen_after_ms", ctypes.c_uint32),
         ("silence_after_ms", ctypes.c_uint32),
         ("silence_dbfs", ctypes.c_int32),
+        ("max_connections_per_address", ctypes.c_uint32),
+        ("max_auth_failures_per_minute", ctypes.c_uint32),
+        ("max_chunk_size", ctypes.c_uint32),
+        ("max_chunk_streams", ctypes.c_uint32),
+        ("max_incomplete_bytes", ctypes.c_uint32),
+        ("max_amf_depth", ctypes.c_uint32),
+        ("max_amf_items", ctypes.c_uint32),
+        ("max_amf_string", ctypes.c_uint32),
+        ("max_pending_bytes", ctypes.c_uint32),
+        ("max_ts_streams", ctypes.c_uint32),
     ]
 
 

@@ -167,7 +167,38 @@ typedef struct lg_server_options {
   uint32_t frozen_after_ms;  /* default 4000 */
   uint32_t silence_after_ms; /* default 3000 */
   int32_t silence_dbfs;      /* RMS at or below this is silence; default -60 */
+
+  /* More limits on what one peer can make the server hold or do (see
+   * docs/LIMITS.md for what each protects and what a peer sees past it).
+   * 0 keeps the default given; LG_UNLIMITED turns off those that say so. */
+  /* Connections open at once from one IPv4 address or IPv6 /64; past it new
+   * ones are closed at accept. Default 64; may be LG_UNLIMITED. */
+  uint32_t max_connections_per_address;
+  /* Failed publish attempts (wrong token, unknown entry) one address may make
+   * in any 60 s; past it its attempts are refused unchecked (LG_E_LIMIT) until
+   * the oldest failure is a minute old. An address that published to an entry
+   * with the right token in the last 24 h is never throttled for that entry.
+   * Default 10; may be LG_UNLIMITED. */
+  uint32_t max_auth_failures_per_minute;
+  /* The largest RTMP Set Chunk Size taken; larger ones end the connection.
+   * Memory follows message sizes, not chunk sizes, so the default takes
+   * every valid size: 0x7FFFFFFF. */
+  uint32_t max_chunk_size;
+  uint32_t max_chunk_streams;    /* RTMP chunk streams in use per connection; default 64 */
+  uint32_t max_incomplete_bytes; /* bytes in unfinished RTMP messages per connection,
+                                    never less than max_message_size; default 32 MiB */
+  uint32_t max_amf_depth;        /* nesting of AMF0 objects and arrays; default 16 */
+  uint32_t max_amf_items;        /* AMF0 values in one command or data message; default 1024 */
+  uint32_t max_amf_string;       /* bytes of one AMF0 string (app, tcUrl, stream name, ...);
+                                    default 65536 */
+  uint32_t max_pending_bytes;    /* media held while a publish awaits authorisation;
+                                    default 4 MiB */
+  uint32_t max_ts_streams;       /* elementary streams read from an SRT stream's PMT;
+                                    default 32 */
 } lg_server_options;
+
+/* For the lg_server_options limits that may be turned off. */
+#define LG_UNLIMITED 0xFFFFFFFFu
 
 /* Fills every field with its default and sets struct_size. */
 LG_API void lg_server_options_init(lg_server_options *opts);
@@ -301,6 +332,26 @@ LG_API lg_status lg_server_disconnect(lg_server *server, uint64_t session_id, co
  * stats->struct_size; fields past it are left alone. */
 LG_API lg_status lg_server_get_session_stats(lg_server *server, uint64_t session_id,
                                              lg_session_stats *stats);
+
+/* How often the server's limits were hit and what its bounded queues
+ * dropped, since lg_server_start (docs/LIMITS.md). */
+typedef struct lg_server_counters {
+  size_t struct_size; /* set by the caller of lg_server_get_counters */
+  uint64_t connections_accepted;
+  uint64_t connections_refused;    /* max_connections, max_connections_per_address */
+  uint64_t publishes_throttled;    /* max_auth_failures_per_minute */
+  uint64_t handshake_timeouts;     /* handshake_timeout_ms */
+  uint64_t idle_timeouts;          /* idle_timeout_ms */
+  uint64_t slow_readers_cut;       /* max_send_buffer */
+  uint64_t protocol_errors;        /* connections ended for malformed input */
+  uint64_t limit_errors;           /* connections ended past any other limit */
+  uint64_t srt_bytes_dropped;      /* the SRT reader's queue to the loop was full */
+  uint64_t output_frames_dropped;  /* output_queue_bytes: the output threads fell behind */
+  uint64_t content_frames_skipped; /* the content checks' queue was full */
+} lg_server_counters;
+
+/* Set counters->struct_size; fields past it are left alone. Any thread. */
+LG_API lg_status lg_server_get_counters(lg_server *server, lg_server_counters *counters);
 
 #ifdef __cplusplus
 }

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <mutex>
@@ -314,6 +315,39 @@ struct OutputGate : std::enable_shared_from_this<OutputGate> {
 
 }  // namespace lg::capi
 
+namespace {
+
+// Limits copied from the options to the server's config: 0 keeps the default.
+struct LimitField {
+  uint32_t lg_server_options::*option;
+  uint32_t lg::ingest::ServerConfig::*config;
+};
+
+using Config = lg::ingest::ServerConfig;
+constexpr LimitField kLimitFields[] = {
+    {&lg_server_options::handshake_timeout_ms, &Config::handshake_timeout_ms},
+    {&lg_server_options::idle_timeout_ms, &Config::idle_timeout_ms},
+    {&lg_server_options::max_connections, &Config::max_connections},
+    {&lg_server_options::max_message_size, &Config::max_message_size},
+    {&lg_server_options::max_streams_per_entry, &Config::max_streams_per_entry},
+    {&lg_server_options::max_send_buffer, &Config::max_send_buffer},
+    {&lg_server_options::max_chunk_size, &Config::max_chunk_size},
+    {&lg_server_options::max_chunk_streams, &Config::max_chunk_streams},
+    {&lg_server_options::max_incomplete_bytes, &Config::max_incomplete_bytes},
+    {&lg_server_options::max_amf_depth, &Config::max_amf_depth},
+    {&lg_server_options::max_amf_items, &Config::max_amf_items},
+    {&lg_server_options::max_amf_string, &Config::max_amf_string},
+    {&lg_server_options::max_pending_bytes, &Config::max_pending_bytes},
+    {&lg_server_options::max_ts_streams, &Config::max_ts_streams},
+};
+// The same, for limits that LG_UNLIMITED turns off.
+constexpr LimitField kOptionalLimitFields[] = {
+    {&lg_server_options::max_connections_per_address, &Config::max_connections_per_source},
+    {&lg_server_options::max_auth_failures_per_minute, &Config::max_auth_failures_per_minute},
+};
+
+}  // namespace
+
 extern "C" {
 
 LG_API const char *lg_protocol_name(lg_protocol protocol) {
@@ -357,12 +391,9 @@ LG_API void lg_server_options_init(lg_server_options *opts) {
   opts->log_level = LG_LOG_INFO;
   opts->revoke_policy = LG_REVOKE_KEEP;
   opts->revalidate_interval_ms = 2000;
-  opts->handshake_timeout_ms = 10000;
-  opts->idle_timeout_ms = 30000;
-  opts->max_connections = 1024;
-  opts->max_message_size = 16 * 1024 * 1024;
-  opts->max_streams_per_entry = 16;
-  opts->max_send_buffer = 1024 * 1024;
+  const lg::ingest::ServerConfig defaults;
+  for (const auto &[option, field] : kLimitFields) opts->*option = defaults.*field;
+  for (const auto &[option, field] : kOptionalLimitFields) opts->*option = defaults.*field;
   opts->rtmps_address = "0.0.0.0";
   opts->rtmps_port = -1;
   opts->srt_address = "0.0.0.0";
@@ -428,12 +459,12 @@ LG_API lg_status lg_server_create(lg_server **server, const lg_server_options *o
                                : lg::ingest::RevokePolicy::Keep;
     config.revalidate_interval_ms = o.revalidate_interval_ms;
     auto pick = [](uint32_t v, uint32_t def) { return v ? v : def; };
-    config.handshake_timeout_ms = pick(o.handshake_timeout_ms, config.handshake_timeout_ms);
-    config.idle_timeout_ms = pick(o.idle_timeout_ms, config.idle_timeout_ms);
-    config.max_connections = pick(o.max_connections, config.max_connections);
-    config.max_message_size = pick(o.max_message_size, config.max_message_size);
-    config.max_streams_per_entry = pick(o.max_streams_per_entry, config.max_streams_per_entry);
-    config.max_send_buffer = pick(o.max_send_buffer, config.max_send_buffer);
+    for (const auto &[option, field] : kLimitFields) config.*field = pick(o.*option, config.*field);
+    // LG_UNLIMITED is 0 inside: no table of failures or connections is kept.
+    for (const auto &[option, field] : kOptionalLimitFields) {
+      config.*field = o.*option == LG_UNLIMITED ? 0 : pick(o.*option, config.*field);
+    }
+    config.max_chunk_size = std::min(config.max_chunk_size, 0x7FFFFFFFu);
     config.host_authorization = o.host_authorization != 0;
     if (o.rtmps_address) config.rtmps_address = o.rtmps_address;
     config.rtmps_port = o.rtmps_port;
@@ -637,6 +668,31 @@ LG_API lg_status lg_server_get_session_stats(lg_server *server, uint64_t session
       std::memcpy(stats, &full, size);
     }
     return rc;
+  });
+}
+
+LG_API lg_status lg_server_get_counters(lg_server *server, lg_server_counters *counters) {
+  return guard([&]() -> lg_status {
+    if (!server || !counters ||
+        counters->struct_size < offsetof(lg_server_counters, connections_accepted)) {
+      return LG_E_INVALID_ARG;
+    }
+    const auto c = server->server->counters();
+    lg_server_counters full{};
+    full.struct_size = counters->struct_size;
+    full.connections_accepted = c.connections_accepted;
+    full.connections_refused = c.connections_refused;
+    full.publishes_throttled = c.publishes_throttled;
+    full.handshake_timeouts = c.handshake_timeouts;
+    full.idle_timeouts = c.idle_timeouts;
+    full.slow_readers_cut = c.slow_readers_cut;
+    full.protocol_errors = c.protocol_errors;
+    full.limit_errors = c.limit_errors;
+    full.srt_bytes_dropped = c.srt_bytes_dropped;
+    if (server->packager) full.output_frames_dropped = server->packager->frames_dropped();
+    if (server->router) full.content_frames_skipped = server->router->content_frames_skipped();
+    std::memcpy(counters, &full, std::min(counters->struct_size, sizeof full));
+    return LG_OK;
   });
 }
 

@@ -41,6 +41,8 @@ class Router {
   std::vector<std::string> stream_names(const std::string &entry_id) const;
 
   const FailoverConfig &config() const { return config_; }
+  // Frames the content checks skipped because their queue was full.
+  uint64_t content_frames_skipped() const { return content_ ? content_->skipped() : 0; }
 
  private:
   struct Input {

@@ -106,6 +106,7 @@ void Connection::end(lg_status status, std::string reason) {
     server_.log().debug("{} {}: connection closed: {}", protocol_name(info_.protocol),
                         info_.remote_address, reason);
   }
+  server_.count_end(status);
   stop_session(status, reason);
   ended_ = true;
   close_transport();

@@ -17,6 +17,13 @@ namespace {
 rtmp::SessionLimits limits_for(const ServerConfig &config) {
   rtmp::SessionLimits limits;
   limits.chunk.max_message_size = config.max_message_size;
+  limits.chunk.max_chunk_size = config.max_chunk_size;
+  limits.chunk.max_chunk_streams = config.max_chunk_streams;
+  limits.chunk.max_buffered_bytes = config.max_incomplete_bytes;
+  limits.amf.max_depth = config.max_amf_depth;
+  limits.amf.max_items = config.max_amf_items;
+  limits.amf.max_string = config.max_amf_string;
+  limits.max_pending_bytes = config.max_pending_bytes;
   return limits;
 }
 

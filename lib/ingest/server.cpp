@@ -69,6 +69,18 @@ lg_status check_token(const std::string &entry_id, const std::string &presented,
   return LG_OK;
 }
 
+AdmissionLimits admission_limits(const ServerConfig &config) {
+  AdmissionLimits limits;
+  limits.max_connections_per_source = config.max_connections_per_source;
+  limits.max_auth_failures = config.max_auth_failures_per_minute;
+  return limits;
+}
+
+std::string retry_text(uint64_t retry_after_ms) {
+  return fmt::format("too many failed publish attempts from this address; retry in {} s",
+                     (retry_after_ms + 999) / 1000);
+}
+
 void close_timer(uv_timer_t *&timer) {
   if (!timer) return;
   uv_close(reinterpret_cast<uv_handle_t *>(timer),
@@ -79,7 +91,9 @@ void close_timer(uv_timer_t *&timer) {
 }  // namespace
 
 Server::Server(ServerConfig config, Events *events)
-    : config_(std::move(config)), events_(events ? events : &null_events_) {}
+    : config_(std::move(config)),
+      events_(events ? events : &null_events_),
+      admission_(admission_limits(config_)) {}
 
 lg_status Server::create(ServerConfig config, Events *events, std::unique_ptr<Server> &out,
                          std::string &error) {
@@ -260,12 +274,26 @@ srt::Admission Server::admit_srt(const std::string &stream_id, const std::string
     return refuse(LG_E_URL, code, "malformed SRT stream id: " + error);
   }
   if (connection_count_.load() >= config_.max_connections) {
+    ++counts_.refused;
     return refuse(LG_E_LIMIT, SRT_REJX_OVERLOAD,
                   fmt::format("{} connections is the limit", config_.max_connections));
+  }
+  const std::string source = source_of(peer);
+  if (config_.max_connections_per_source &&
+      admission_.open_from(source) >= config_.max_connections_per_source) {
+    ++counts_.refused;
+    return refuse(LG_E_LIMIT, SRT_REJX_OVERLOAD,
+                  fmt::format("{} connections from {} is the limit",
+                              config_.max_connections_per_source, source));
+  }
+  uint64_t retry_after_ms = 0;
+  if (!admission_.may_try(source, target.entry_id, core::unix_ms(), retry_after_ms)) {
+    return refuse(LG_E_LIMIT, SRT_REJX_OVERLOAD, retry_text(retry_after_ms));
   }
   auth::Entry entry;
   const lg_status rc = store_->get_entry(target.entry_id, entry);
   if (rc == LG_E_NOT_FOUND && !config_.host_authorization) {
+    admission_.failed(source, core::unix_ms());
     return refuse(LG_E_AUTH, SRT_REJX_NOTFOUND, fmt::format("unknown entry {}", target.entry_id));
   }
   if (rc != LG_OK && rc != LG_E_NOT_FOUND) {
@@ -277,6 +305,7 @@ srt::Admission Server::admit_srt(const std::string &stream_id, const std::string
     // publish is authorised, so a token regenerated meanwhile still counts.
     std::string why;
     if (check_token(target.entry_id, target.token, entry, Protocol::Srt, why) != LG_OK) {
+      admission_.failed(source, core::unix_ms());
       return refuse(LG_E_AUTH, SRT_REJX_UNAUTHORIZED, std::move(why));
     }
   }
@@ -292,6 +321,14 @@ void Server::srt_accepted(uint64_t srt_id, std::string stream_id, std::string pe
   if (connections_.size() >= config_.max_connections) {
     config_.logger.warn("srt {}: refused: {} connections is the limit", peer,
                         config_.max_connections);
+    ++counts_.refused;
+    srt_listener_->close(srt_id);
+    return;
+  }
+  if (!admission_.try_open(source_of(peer))) {
+    config_.logger.warn("srt {}: refused: {} connections from its address is the limit", peer,
+                        config_.max_connections_per_source);
+    ++counts_.refused;
     srt_listener_->close(srt_id);
     return;
   }
@@ -343,6 +380,14 @@ void Server::accept(std::unique_ptr<net::Stream> stream, Protocol protocol) {
   if (connections_.size() >= config_.max_connections) {
     config_.logger.warn("connection from {} refused: {} connections is the limit",
                         stream->remote_address(), config_.max_connections);
+    ++counts_.refused;
+    stream->close(false);
+    return;
+  }
+  if (!admission_.try_open(source_of(stream->remote_address()))) {
+    config_.logger.warn("connection from {} refused: {} connections from its address is the limit",
+                        stream->remote_address(), config_.max_connections_per_source);
+    ++counts_.refused;
     stream->close(false);
     return;
   }
@@ -351,6 +396,7 @@ void Server::accept(std::unique_ptr<net::Stream> stream, Protocol protocol) {
 }
 
 void Server::adopt(std::unique_ptr<Connection> conn) {
+  ++counts_.accepted;
   Connection *raw = conn.get();
   connections_.emplace(raw->id(), std::move(conn));
   connection_count_ = connections_.size();
@@ -360,6 +406,7 @@ void Server::adopt(std::unique_ptr<Connection> conn) {
 void Server::retire(uint64_t conn_id) {
   auto it = connections_.find(conn_id);
   if (it == connections_.end()) return;
+  admission_.close(source_of(it->second->info().remote_address));
   // The connection may be on the call stack: free it on a later turn.
   graveyard_.push_back(std::move(it->second));
   connections_.erase(it);
@@ -387,6 +434,12 @@ void Server::request_publish(Connection &conn) {
     conn.refuse(LG_E_LIMIT,
                 fmt::format("entry {} already has {} live streams for its {} endpoint (the limit)",
                             info.entry_id, live_for_entry, url::role_name(info.role)));
+    return;
+  }
+  uint64_t retry_after_ms = 0;
+  if (!admission_.may_try(source_of(info.remote_address), info.entry_id, core::unix_ms(),
+                          retry_after_ms)) {
+    conn.refuse(LG_E_LIMIT, retry_text(retry_after_ms));
     return;
   }
   if (config_.host_authorization) {
@@ -451,10 +504,13 @@ void Server::finish_auth(uint64_t conn_id, lg_status status, std::string reason)
   if (it == connections_.end() || destroyed_) return;
   Connection &conn = *it->second;
   if (conn.ended()) return;
+  const std::string source = source_of(conn.info().remote_address);
   if (status != LG_OK) {
+    if (status == LG_E_AUTH) admission_.failed(source, core::unix_ms());
     conn.refuse(status, std::move(reason));
     return;
   }
+  admission_.succeeded(source, conn.info().entry_id, core::unix_ms());
   const auto &info = conn.info();
   Key key{info.entry_id, info.role, info.stream_name};
   auto live = live_.find(key);
@@ -554,13 +610,16 @@ void Server::sweep() {
   for (auto &[id, conn] : connections_) {
     if (conn->ended()) continue;
     if (!conn->publishing() && now - conn->created_ms() > config_.handshake_timeout_ms) {
+      ++counts_.handshake_timeouts;
       doomed.push_back({conn.get(),
                         {LG_E_TIMEOUT, fmt::format("no publish within {} ms of connecting",
                                                    config_.handshake_timeout_ms)}});
     } else if (now - conn->last_data_ms() > config_.idle_timeout_ms) {
+      ++counts_.idle_timeouts;
       doomed.push_back(
           {conn.get(), {LG_E_TIMEOUT, fmt::format("no data for {} ms", config_.idle_timeout_ms)}});
     } else if (conn->queued_bytes() > config_.max_send_buffer) {
+      ++counts_.slow_readers;
       doomed.push_back({conn.get(), {LG_E_LIMIT, "the peer does not read what we send"}});
     }
   }
@@ -572,6 +631,27 @@ void Server::sweep() {
       conn->end(why.first, why.second);
     }
   }
+}
+
+void Server::count_end(lg_status status) {
+  if (status == LG_E_PROTOCOL) ++counts_.protocol_errors;
+  if (status == LG_E_LIMIT) ++counts_.limit_errors;
+}
+
+Server::Counters Server::counters() const {
+  Counters c;
+  c.connections_accepted = counts_.accepted.load();
+  c.connections_refused = counts_.refused.load();
+  c.publishes_throttled = admission_.throttled();
+  c.handshake_timeouts = counts_.handshake_timeouts.load();
+  c.idle_timeouts = counts_.idle_timeouts.load();
+  c.slow_readers_cut = counts_.slow_readers.load();
+  c.protocol_errors = counts_.protocol_errors.load();
+  c.limit_errors = counts_.limit_errors.load();
+  // The listener lives from start() to destruction; reading its atomic is
+  // safe from any thread meanwhile.
+  if (srt_listener_) c.srt_bytes_dropped = srt_listener_->dropped_bytes();
+  return c;
 }
 
 void Server::revalidate() {

@@ -16,6 +16,7 @@
 #include "auth/store.h"
 #include "core/log.h"
 #include "core/loop.h"
+#include "ingest/admission.h"
 #include "ingest/events.h"
 #include "net/tcp.h"
 
@@ -55,6 +56,20 @@ struct ServerConfig {
   uint32_t max_message_size = 16 * 1024 * 1024;
   uint32_t max_streams_per_entry = 16;
   uint32_t max_send_buffer = 1024 * 1024;
+  // What one peer can make the server hold or do (docs/LIMITS.md); 0 means
+  // no limit for the two per-source ones.
+  uint32_t max_connections_per_source = 64;
+  uint32_t max_auth_failures_per_minute = 10;
+  // Memory follows message sizes, not the announced chunk size, so any size
+  // RTMP allows is taken by default (peers announce up to 128 MiB).
+  uint32_t max_chunk_size = 0x7FFFFFFF;
+  uint32_t max_chunk_streams = 64;
+  uint32_t max_incomplete_bytes = 32 * 1024 * 1024;
+  uint32_t max_amf_depth = 16;
+  uint32_t max_amf_items = 1024;
+  uint32_t max_amf_string = 65536;
+  uint32_t max_pending_bytes = 4 * 1024 * 1024;
+  uint32_t max_ts_streams = 32;
   bool host_authorization = false;
   // How often Events::on_tick runs: the resolution of failure detection.
   uint32_t tick_interval_ms = 50;
@@ -82,6 +97,21 @@ class Server {
   lg_status authorize(uint64_t request_id, lg_status status, std::string reason);
   lg_status disconnect(uint64_t session_id, std::string reason);
   lg_status session_stats(uint64_t session_id, Stats &out);
+  // How often each limit was hit, since the start. Any thread.
+  struct Counters {
+    uint64_t connections_accepted = 0;
+    uint64_t connections_refused = 0;  // max_connections or per source
+    uint64_t publishes_throttled = 0;
+    uint64_t handshake_timeouts = 0;
+    uint64_t idle_timeouts = 0;
+    uint64_t slow_readers_cut = 0;
+    uint64_t protocol_errors = 0;  // connections ended for malformed input
+    uint64_t limit_errors = 0;     // connections ended for going past a limit
+    uint64_t srt_bytes_dropped = 0;
+  };
+  Counters counters() const;
+  // Connection::end reports why each connection ended.
+  void count_end(lg_status status);
   // SHA-256 fingerprint of the RTMPS certificate; empty without RTMPS.
   const std::string &tls_fingerprint() const { return tls_fingerprint_; }
 
@@ -135,6 +165,11 @@ class Server {
   std::map<uint64_t, uint64_t> srt_conns_;  // SRT caller id -> connection id
   // connections_.size(), readable from libsrt's thread.
   std::atomic<size_t> connection_count_{0};
+  struct AtomicCounters {
+    std::atomic<uint64_t> accepted{0}, refused{0}, handshake_timeouts{0}, idle_timeouts{0},
+        slow_readers{0}, protocol_errors{0}, limit_errors{0};
+  } counts_;
+  Admission admission_;
   uv_timer_t *sweep_timer_ = nullptr;
   uv_timer_t *revalidate_timer_ = nullptr;
   uv_timer_t *tick_timer_ = nullptr;

@@ -11,6 +11,7 @@ namespace {
 media::TsDemuxLimits limits_for(const ServerConfig &config) {
   media::TsDemuxLimits limits;
   limits.max_pes_size = config.max_message_size;
+  limits.max_pids = config.max_ts_streams;
   return limits;
 }
 

@@ -118,6 +118,7 @@ void Packager::on_output_frame(const failover::Output &out, const media::Frame &
   if (drop) {
     std::lock_guard lock(info_mutex_);
     ++dropped_[s.key];
+    ++dropped_total_;
     return;
   }
   push(FrameJob{s.key, frame, core::steady_us()}, bytes);

@@ -65,6 +65,9 @@ class Packager {
   lg_status set_outputs(const std::string &entry_id, bool dvr, bool recording);
   lg_status request_clip(const ClipRequest &request, uint64_t &clip_id, std::string &error);
   lg_status hls_info(const std::string &entry_id, const std::string &stream_name, HlsInfo &out);
+  // Frames dropped because the output threads fell behind, over all streams
+  // since the start.
+  uint64_t frames_dropped() const { return dropped_total_.load(); }
 
  private:
   struct StartJob {
@@ -139,6 +142,7 @@ class Packager {
   std::mutex info_mutex_;
   std::map<std::string, HlsInfo> info_;  // key -> snapshot for hls_info()
   std::map<std::string, uint64_t> dropped_;
+  std::atomic<uint64_t> dropped_total_{0};
 
   std::mutex clip_mutex_;
   std::condition_variable clip_wake_;

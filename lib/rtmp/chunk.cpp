@@ -78,6 +78,11 @@ bool ChunkReader::fail(std::string message) {
   return false;
 }
 
+bool ChunkReader::fail_limit(std::string message) {
+  over_limit_ = true;
+  return fail(std::move(message));
+}
+
 ChunkReader::Status ChunkReader::feed(std::span<const uint8_t> in, size_t &consumed, Message &out) {
   consumed = 0;
   if (failed_) return Status::Error;
@@ -158,7 +163,7 @@ ChunkReader::Status ChunkReader::process(std::span<const uint8_t> data, size_t &
         const size_t n = std::min<size_t>(data.size() - used, chunk_left_);
         const size_t max_buffered = std::max(limits_.max_buffered_bytes, limits_.max_message_size);
         if (buffered_ + n > max_buffered) {
-          fail("incomplete messages hold more than " + str(max_buffered) + " bytes");
+          fail_limit("incomplete messages hold more than " + str(max_buffered) + " bytes");
           return Status::Error;
         }
         cs.payload.insert(cs.payload.end(), data.begin() + static_cast<ptrdiff_t>(used),
@@ -227,7 +232,7 @@ bool ChunkReader::begin_chunk() {
                   ", which has had no type-0 header to take its fields from");
     }
     if (streams_.size() >= limits_.max_chunk_streams) {
-      return fail("more than " + str(limits_.max_chunk_streams) + " chunk streams in use");
+      return fail_limit("more than " + str(limits_.max_chunk_streams) + " chunk streams in use");
     }
     it = streams_.emplace(csid_, ChunkStream{}).first;
   }
@@ -273,8 +278,8 @@ bool ChunkReader::start_message(ChunkStream &cs, size_t header_size) {
     cs.timestamp += cs.delta;
   }
   if (cs.length > limits_.max_message_size) {
-    return fail("message of " + str(cs.length) + " bytes on chunk stream " + str(csid_) +
-                " exceeds the limit of " + str(limits_.max_message_size));
+    return fail_limit("message of " + str(cs.length) + " bytes on chunk stream " + str(csid_) +
+                      " exceeds the limit of " + str(limits_.max_message_size));
   }
   cs.in_progress = true;
   cs.payload.clear();
@@ -305,8 +310,8 @@ bool ChunkReader::apply_control(const Message &msg) {
     }
     if (size == 0) return fail("Set Chunk Size 0");
     if (size > limits_.max_chunk_size) {
-      return fail("Set Chunk Size " + str(size) + " exceeds the limit of " +
-                  str(limits_.max_chunk_size));
+      return fail_limit("Set Chunk Size " + str(size) + " exceeds the limit of " +
+                        str(limits_.max_chunk_size));
     }
     chunk_size_ = size;
   } else if (msg.type_id == kTypeAbort) {

@@ -26,7 +26,10 @@ struct Message {
 };
 
 struct ChunkLimits {
-  uint32_t max_chunk_size = 65536 * 4;
+  // Memory follows message sizes, never the chunk size (a chunk is copied
+  // into its message as it arrives), so by default every size RTMP allows is
+  // taken: peers announce up to 128 MiB.
+  uint32_t max_chunk_size = 0x7FFFFFFF;
   uint32_t max_message_size = 16 * 1024 * 1024;
   uint32_t max_chunk_streams = 64;
   // Bytes held in incomplete messages across all chunk streams: without it
@@ -53,6 +56,8 @@ class ChunkReader {
   Status feed(std::span<const uint8_t> in, size_t &consumed, Message &out);
 
   const std::string &error() const { return error_; }
+  // The error was a ChunkLimits limit, not malformed input.
+  bool over_limit() const { return over_limit_; }
   // The chunk size the peer currently sends with.
   uint32_t chunk_size() const { return chunk_size_; }
   // Bytes consumed from the input since construction.
@@ -82,12 +87,14 @@ class ChunkReader {
   bool finish_message(ChunkStream &cs, Message &out);
   bool apply_control(const Message &msg);
   bool fail(std::string message);
+  bool fail_limit(std::string message);
 
   ChunkLimits limits_;
   uint32_t chunk_size_ = kDefaultChunkSize;
   uint64_t bytes_consumed_ = 0;
   size_t buffered_ = 0;
   bool failed_ = false;
+  bool over_limit_ = false;
   std::string error_;
   std::unordered_map<uint32_t, ChunkStream> streams_;
 

@@ -55,7 +55,8 @@ lg_status ServerSession::feed(std::span<const uint8_t> bytes) {
     auto status = reader_.feed(bytes, consumed, msg);
     bytes = bytes.subspan(consumed);
     if (status == ChunkReader::Status::Error) {
-      return fail(LG_E_PROTOCOL, "RTMP chunk stream: " + reader_.error());
+      return fail(reader_.over_limit() ? LG_E_LIMIT : LG_E_PROTOCOL,
+                  "RTMP chunk stream: " + reader_.error());
     }
     if (status == ChunkReader::Status::NeedMore) break;
     lg_status rc = on_message(msg);

@@ -457,16 +457,17 @@ TEST_CASE("chunk: Set Chunk Size values are validated", "[rtmp][chunk]") {
     wire.insert(wire.end(), payload.begin(), payload.end());
     return wire;
   };
-  // 0x7FFFFFFF is a valid encoding but far above the limit: refused before
-  // any chunk is read at that size.
-  CHECK_THAT(decode_error(scs({0x7F, 0xFF, 0xFF, 0xFF})),
+  // A configured limit refuses larger sizes before any chunk is read at them.
+  ChunkLimits low;
+  low.max_chunk_size = 262144;
+  CHECK_THAT(decode_error(scs({0x7F, 0xFF, 0xFF, 0xFF}), low),
              Catch::Contains("Set Chunk Size 2147483647 exceeds the limit of 262144"));
   CHECK_THAT(decode_error(scs({0x80, 0x00, 0x10, 0x00})), Catch::Contains("top bit"));
   CHECK_THAT(decode_error(scs({0x00, 0x00, 0x00, 0x00})), Catch::Contains("Set Chunk Size 0"));
   CHECK_THAT(decode_error(scs({0x00, 0x10, 0x00})), Catch::Contains("3 bytes (needs 4)"));
-  ChunkLimits limits;
-  limits.max_chunk_size = 0x7FFFFFFF;
-  ChunkReader reader(limits);
+  // By default every valid size is taken (nginx-rtmp issue 1042: this one
+  // made it allocate 2 GiB); memory follows message sizes instead.
+  ChunkReader reader;
   const auto wire = scs({0x7F, 0xFF, 0xFF, 0xFF});
   auto r = decode_whole(reader, wire);
   REQUIRE_FALSE(r.error);
