@@ -140,6 +140,7 @@ class _ServerOptions(ctypes.Structure):
         ("max_amf_string", ctypes.c_uint32),
         ("max_pending_bytes", ctypes.c_uint32),
         ("max_ts_streams", ctypes.c_uint32),
+        ("srt_queue_bytes", ctypes.c_uint32),
     ]
 
 

@@ -77,6 +77,51 @@ Server options:
                           that used the old token, within a few seconds
   --help                  print this text
 
+Limit options (server): what one peer can make the server hold or do; see
+docs/LIMITS.md. Sizes are in bytes.
+  --handshake-timeout-ms MS
+                          a connection that has not started a publish after
+                          MS is closed (default 10000)
+  --idle-timeout-ms MS    a connection that sends nothing for MS is closed
+                          (default 30000)
+  --max-connections N     connections at once, over every listener; more
+                          are refused (default 1024)
+  --max-connections-per-address N
+                          connections at once from one IPv4 address or IPv6
+                          /64; 0: no limit (default 64)
+  --max-auth-failures-per-minute N
+                          failed publish attempts one address may make in a
+                          minute before its attempts are refused unchecked;
+                          an address that published to an entry with the
+                          right token in the last day is never refused for
+                          it; 0: no limit (default 10)
+  --max-streams-per-entry N
+                          live stream names per entry and endpoint
+                          (default 16)
+  --max-message-size B    one RTMP message or SRT frame (default 16777216)
+  --max-chunk-size B      the largest RTMP Set Chunk Size taken
+                          (default 2147483647: memory follows message sizes)
+  --max-chunk-streams N   RTMP chunk streams per connection (default 64)
+  --max-incomplete-bytes B
+                          bytes in unfinished RTMP messages per connection
+                          (default 33554432)
+  --max-amf-depth N       AMF0 nesting (default 16)
+  --max-amf-items N       AMF0 values in one message (default 1024)
+  --max-amf-string B      one AMF0 string: app, tcUrl, stream name
+                          (default 65536)
+  --max-pending-bytes B   media held while a publish is authorised
+                          (default 4194304)
+  --max-send-buffer B     bytes queued to a peer that does not read before it
+                          is cut (default 1048576)
+  --max-ts-streams N      elementary streams read from an SRT stream's PMT
+                          (default 32)
+  --srt-queue-bytes B     SRT data waiting for the server's loop, over all
+                          callers; newer data is dropped past it
+                          (default 33554432)
+  --output-queue-bytes B  frames waiting for the output threads; past it
+                          frames are dropped until the next keyframe
+                          (default 67108864)
+
 Output options (server):
   --media-dir DIR         where HLS, recordings and clips are written and
                           served from (default DATA_DIR/media)
@@ -190,6 +235,24 @@ constexpr Flag kFlags[] = {
     {"--silence-after-ms", true, Scope::Server},
     {"--silence-dbfs", true, Scope::Server},
     {"--stream", true, Scope::Entry},
+    {"--handshake-timeout-ms", true, Scope::Server},
+    {"--idle-timeout-ms", true, Scope::Server},
+    {"--max-connections", true, Scope::Server},
+    {"--max-connections-per-address", true, Scope::Server},
+    {"--max-auth-failures-per-minute", true, Scope::Server},
+    {"--max-streams-per-entry", true, Scope::Server},
+    {"--max-message-size", true, Scope::Server},
+    {"--max-chunk-size", true, Scope::Server},
+    {"--max-chunk-streams", true, Scope::Server},
+    {"--max-incomplete-bytes", true, Scope::Server},
+    {"--max-amf-depth", true, Scope::Server},
+    {"--max-amf-items", true, Scope::Server},
+    {"--max-amf-string", true, Scope::Server},
+    {"--max-pending-bytes", true, Scope::Server},
+    {"--max-send-buffer", true, Scope::Server},
+    {"--max-ts-streams", true, Scope::Server},
+    {"--srt-queue-bytes", true, Scope::Server},
+    {"--output-queue-bytes", true, Scope::Server},
 };
 
 // Numeric flags with their bounds, one row each.
@@ -217,6 +280,26 @@ constexpr NumberFlag kNumberFlags[] = {
     {"--black-after-ms", &Options::black_after_ms, 100, 600 * 1000, "milliseconds"},
     {"--frozen-after-ms", &Options::frozen_after_ms, 100, 600 * 1000, "milliseconds"},
     {"--silence-after-ms", &Options::silence_after_ms, 100, 600 * 1000, "milliseconds"},
+    {"--handshake-timeout-ms", &Options::handshake_timeout_ms, 100, 3600 * 1000, "milliseconds"},
+    {"--idle-timeout-ms", &Options::idle_timeout_ms, 100, 3600 * 1000, "milliseconds"},
+    {"--max-connections", &Options::max_connections, 1, 1000000, "a connection count"},
+    {"--max-connections-per-address", &Options::max_connections_per_address, 0, 1000000,
+     "a connection count (0: no limit)"},
+    {"--max-auth-failures-per-minute", &Options::max_auth_failures_per_minute, 0, 1000000,
+     "an attempt count (0: no limit)"},
+    {"--max-streams-per-entry", &Options::max_streams_per_entry, 1, 1024, "a stream count"},
+    {"--max-message-size", &Options::max_message_size, 4096, 1u << 30, "bytes"},
+    {"--max-chunk-size", &Options::max_chunk_size, 128, 0x7FFFFFFF, "bytes"},
+    {"--max-chunk-streams", &Options::max_chunk_streams, 2, 65598, "a chunk stream count"},
+    {"--max-incomplete-bytes", &Options::max_incomplete_bytes, 4096, 1u << 30, "bytes"},
+    {"--max-amf-depth", &Options::max_amf_depth, 2, 1024, "a nesting depth"},
+    {"--max-amf-items", &Options::max_amf_items, 16, 1000000, "a value count"},
+    {"--max-amf-string", &Options::max_amf_string, 256, 1u << 24, "bytes"},
+    {"--max-pending-bytes", &Options::max_pending_bytes, 4096, 1u << 30, "bytes"},
+    {"--max-send-buffer", &Options::max_send_buffer, 65536, 1u << 30, "bytes"},
+    {"--max-ts-streams", &Options::max_ts_streams, 1, 1024, "a stream count"},
+    {"--srt-queue-bytes", &Options::srt_queue_bytes, 65536, 1u << 31, "bytes"},
+    {"--output-queue-bytes", &Options::output_queue_bytes, 65536, 1u << 31, "bytes"},
 };
 
 // Content checks by their --content-checks names.

@@ -43,6 +43,27 @@ struct Options {
   lg_log_level log_level = LG_LOG_INFO;
   lg_revoke_policy revoke_policy = LG_REVOKE_KEEP;
   std::string http_address = "0.0.0.0";
+  // Connection limits (lg_server_options); unset values keep the library's
+  // defaults.
+  std::optional<uint32_t> handshake_timeout_ms;
+  std::optional<uint32_t> idle_timeout_ms;
+  std::optional<uint32_t> max_connections;
+  // 0: no limit (LG_UNLIMITED) for these two.
+  std::optional<uint32_t> max_connections_per_address;
+  std::optional<uint32_t> max_auth_failures_per_minute;
+  std::optional<uint32_t> max_streams_per_entry;
+  std::optional<uint32_t> max_message_size;
+  std::optional<uint32_t> max_chunk_size;
+  std::optional<uint32_t> max_chunk_streams;
+  std::optional<uint32_t> max_incomplete_bytes;
+  std::optional<uint32_t> max_amf_depth;
+  std::optional<uint32_t> max_amf_items;
+  std::optional<uint32_t> max_amf_string;
+  std::optional<uint32_t> max_pending_bytes;
+  std::optional<uint32_t> max_send_buffer;
+  std::optional<uint32_t> max_ts_streams;
+  std::optional<uint32_t> srt_queue_bytes;
+  std::optional<uint32_t> output_queue_bytes;
 
   // Outputs; unset values keep the library's defaults.
   std::string media_dir;  // empty: DATA_DIR/media

@@ -360,8 +360,31 @@ int serve(const Options &options) {
         Setting{options.reconnect_window_ms, server_options.reconnect_window_ms},
         Setting{options.black_after_ms, server_options.black_after_ms},
         Setting{options.frozen_after_ms, server_options.frozen_after_ms},
-        Setting{options.silence_after_ms, server_options.silence_after_ms}}) {
+        Setting{options.silence_after_ms, server_options.silence_after_ms},
+        Setting{options.handshake_timeout_ms, server_options.handshake_timeout_ms},
+        Setting{options.idle_timeout_ms, server_options.idle_timeout_ms},
+        Setting{options.max_connections, server_options.max_connections},
+        Setting{options.max_streams_per_entry, server_options.max_streams_per_entry},
+        Setting{options.max_message_size, server_options.max_message_size},
+        Setting{options.max_chunk_size, server_options.max_chunk_size},
+        Setting{options.max_chunk_streams, server_options.max_chunk_streams},
+        Setting{options.max_incomplete_bytes, server_options.max_incomplete_bytes},
+        Setting{options.max_amf_depth, server_options.max_amf_depth},
+        Setting{options.max_amf_items, server_options.max_amf_items},
+        Setting{options.max_amf_string, server_options.max_amf_string},
+        Setting{options.max_pending_bytes, server_options.max_pending_bytes},
+        Setting{options.max_send_buffer, server_options.max_send_buffer},
+        Setting{options.max_ts_streams, server_options.max_ts_streams},
+        Setting{options.srt_queue_bytes, server_options.srt_queue_bytes},
+        Setting{options.output_queue_bytes, server_options.output_queue_bytes}}) {
     if (setting.value) setting.field = *setting.value;
+  }
+  // 0 on the command line turns these off.
+  for (const Setting &setting :
+       {Setting{options.max_connections_per_address, server_options.max_connections_per_address},
+        Setting{options.max_auth_failures_per_minute,
+                server_options.max_auth_failures_per_minute}}) {
+    if (setting.value) setting.field = *setting.value == 0 ? LG_UNLIMITED : *setting.value;
   }
   server_options.content_checks = options.content_checks;
   if (options.silence_dbfs) server_options.silence_dbfs = *options.silence_dbfs;

@@ -195,6 +195,8 @@ typedef struct lg_server_options {
                                     default 4 MiB */
   uint32_t max_ts_streams;       /* elementary streams read from an SRT stream's PMT;
                                     default 32 */
+  uint32_t srt_queue_bytes;      /* SRT data waiting for the loop, over all callers; past
+                                    it newer data is dropped (lg_server_counters); 32 MiB */
 } lg_server_options;
 
 /* For the lg_server_options limits that may be turned off. */

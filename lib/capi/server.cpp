@@ -339,6 +339,7 @@ constexpr LimitField kLimitFields[] = {
     {&lg_server_options::max_amf_string, &Config::max_amf_string},
     {&lg_server_options::max_pending_bytes, &Config::max_pending_bytes},
     {&lg_server_options::max_ts_streams, &Config::max_ts_streams},
+    {&lg_server_options::srt_queue_bytes, &Config::srt_queue_bytes},
 };
 // The same, for limits that LG_UNLIMITED turns off.
 constexpr LimitField kOptionalLimitFields[] = {

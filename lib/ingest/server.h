@@ -70,6 +70,9 @@ struct ServerConfig {
   uint32_t max_amf_string = 65536;
   uint32_t max_pending_bytes = 4 * 1024 * 1024;
   uint32_t max_ts_streams = 32;
+  // SRT data read but not yet taken by the loop, over all callers; past it
+  // newer data is dropped and counted (late live data has lost its value).
+  uint32_t srt_queue_bytes = 32 * 1024 * 1024;
   bool host_authorization = false;
   // How often Events::on_tick runs: the resolution of failure detection.
   uint32_t tick_interval_ms = 50;

@@ -563,6 +563,39 @@ class ServerTest(LiveGateTestCase):
                                                "--content-checks", "none")
         self.assertEqual(server.stop(), 0, server.stderr_text())
 
+    def test_limit_flags_are_checked(self):
+        for args, message in (
+                (["--max-chunk-size", "100"], "--max-chunk-size takes bytes from 128"),
+                (["--max-amf-depth", "deep"], "--max-amf-depth takes a nesting depth"),
+                (["--max-connections-per-address", "-1"], "--max-connections-per-address takes"),
+                (["entry", "list", "--max-send-buffer", "100000"], "only for the server")):
+            with self.subTest(args=args):
+                self.assertIn(message, self.refused(*args))
+
+    def test_limit_flags_reach_the_library(self):
+        # Two connections from one address at most: a third is closed at once.
+        server, port, _ = self.start_server_ready(
+            "--max-connections-per-address", "2", "--max-auth-failures-per-minute", "0",
+            "--max-chunk-size", "65536", "--max-amf-string", "4096",
+            "--max-incomplete-bytes", "1048576", "--srt-queue-bytes", "1048576",
+            "--output-queue-bytes", "8388608", "--handshake-timeout-ms", "5000")
+        held = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(2)]
+        try:
+            time.sleep(0.3)
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as third:
+                third.settimeout(5)
+                self.assertEqual(third.recv(1), b"", "the third connection is closed")
+            # The two held ones are still open: nothing to read yet.
+            for sock in held:
+                sock.settimeout(0.2)
+                with self.assertRaises(socket.timeout):
+                    sock.recv(1)
+        finally:
+            for sock in held:
+                sock.close()
+        self.assertIn("connections from its address is the limit", server.stderr_text())
+        self.assertEqual(server.stop(), 0, server.stderr_text())
+
     def test_server_file_names_the_http_port_while_running(self):
         server, _, _ = self.start_server_ready()
         path = os.path.join(self.data_dir, "server.json")
