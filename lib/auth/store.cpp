@@ -32,9 +32,10 @@ constexpr const char *kMigrations[] = {
     " updated_at_ms INTEGER NOT NULL);",
     // 2: the per-entry SRT passphrase (NULL: unencrypted).
     "ALTER TABLE entries ADD COLUMN srt_passphrase TEXT;",
-    // 3: per-entry outputs: the DVR window and the continuous recording.
-    "ALTER TABLE entries ADD COLUMN dvr INTEGER NOT NULL DEFAULT 1;"
-    "ALTER TABLE entries ADD COLUMN recording INTEGER NOT NULL DEFAULT 1;",
+    // 3: per-entry outputs: the DVR window and the continuous recording
+    // (two statements in one migration).
+    ("ALTER TABLE entries ADD COLUMN dvr INTEGER NOT NULL DEFAULT 1;"
+     "ALTER TABLE entries ADD COLUMN recording INTEGER NOT NULL DEFAULT 1;"),
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 
