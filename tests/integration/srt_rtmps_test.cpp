@@ -511,3 +511,28 @@ TEST_CASE("ffmpeg publishes HEVC over SRT and every frame arrives", "[srt][ffmpe
   CHECK(ev.starts[0].height == 240);
   check_complete(ev, ev.starts[0].session_id, src);
 }
+
+TEST_CASE("SRT: failed token attempts are throttled per address in the handshake",
+          "[srt][limits]") {
+  TestServer server([](lg_server_options &o) {
+    enable_all(o);
+    o.max_auth_failures_per_minute = 3;
+  });
+  const int port = server.port_of(LG_PROTOCOL_SRT);
+  const lg_entry e = server.create_entry();
+  std::string wrong_token = e.token;
+  wrong_token[0] = wrong_token[0] == 'a' ? 'b' : 'a';
+  const std::string wrong = server.srt_stream_id(e, LG_ROLE_PRIMARY, "1", wrong_token.c_str());
+  for (int i = 0; i < 3; ++i) CHECK(srt_connect(port, wrong, "") == SRT_REJX_UNAUTHORIZED);
+  // Now even the right token is refused unchecked, as overload, with a reason
+  // that says when to retry.
+  CHECK(srt_connect(port, server.srt_stream_id(e), "") == SRT_REJX_OVERLOAD);
+  REQUIRE(server.wait_for([](const Events &ev) { return ev.rejects.size() == 4; }, 10s));
+  const Events ev = server.snapshot();
+  CHECK(ev.rejects[3].status == LG_E_LIMIT);
+  CHECK(ev.rejects[3].reason.find("too many failed publish attempts") != std::string::npos);
+  lg_server_counters c{};
+  c.struct_size = sizeof c;
+  REQUIRE(lg_server_get_counters(server.get(), &c) == LG_OK);
+  CHECK(c.publishes_throttled == 1);
+}
