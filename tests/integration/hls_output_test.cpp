@@ -565,6 +565,11 @@ TEST_CASE("an output thread that falls behind drops frames up to a keyframe and 
     return;
   }
   CHECK(packaged < src.video_frames);
+  // The server-wide counter adds up every stream's drops.
+  lg_server_counters counters{};
+  counters.struct_size = sizeof counters;
+  REQUIRE(lg_server_get_counters(server.get(), &counters) == LG_OK);
+  CHECK(counters.output_frames_dropped == info.frames_dropped);
   // What is kept decodes: dropping resumes only at a keyframe.
   std::string errors;
   run({"ffmpeg", "-v", "error", "-i", dvr, "-f", "null", "-"}, 60s, &errors);
