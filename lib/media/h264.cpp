@@ -106,8 +106,12 @@ bool parse_sps(std::span<const uint8_t> nal, SpsInfo &info, std::string &error) 
     if (br.ok() && (luma_minus8 > 6 || chroma_minus8 > 6)) {
       return set_error(error, "H.264 SPS: bit depth beyond 14 bits");
     }
-    info.bit_depth_luma = static_cast<int>(luma_minus8) + 8;
-    info.bit_depth_chroma = static_cast<int>(chroma_minus8) + 8;
+    // Out of range only when the SPS is truncated (reported below): the
+    // values read are then garbage, not to be computed with.
+    if (luma_minus8 <= 6 && chroma_minus8 <= 6) {
+      info.bit_depth_luma = static_cast<int>(luma_minus8) + 8;
+      info.bit_depth_chroma = static_cast<int>(chroma_minus8) + 8;
+    }
     br.skip(1);       // qpprime_y_zero_transform_bypass_flag
     if (br.flag()) {  // seq_scaling_matrix_present_flag
       const int lists = chroma_format_idc != 3 ? 8 : 12;

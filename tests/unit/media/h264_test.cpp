@@ -659,3 +659,17 @@ TEST_CASE("h264: mutated real records never crash", "[media][h264]") {
   }
   CHECK(accepted > 0);  // flips in the PPS or reserved bits are harmless
 }
+
+TEST_CASE("h264: an SPS cut after a huge bit depth is an error, not an overflow", "[media][h264]") {
+  // Found by fuzzing: High profile 86, bit_depth_luma_minus8 = 2^31 - 1 read
+  // in full, then the SPS ends. The range check only applies to values read
+  // in full, and 2^31 - 1 + 8 overflowed an int (UBSan) before the
+  // truncation was reported.
+  const std::vector<uint8_t> sps = {0x67, 0x56, 0xe5, 0x02, 0xb0, 0x00, 0x00, 0x00,
+                                    0x10, 0x00, 0x00, 0x00, 0x00, 0x00, 0x9a};
+  SpsInfo info;
+  std::string error;
+  CHECK_FALSE(parse_sps(sps, info, error));
+  CHECK_THAT(error, Catch::Contains("H.264 SPS"));
+  CHECK(info.bit_depth_luma == 8);
+}
