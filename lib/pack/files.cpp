@@ -176,7 +176,15 @@ bool AppendFile::append(std::span<const uint8_t> data, std::string &error) {
     return false;
   }
   if (!write_all(fd_, data.data(), data.size())) {
-    error = std::string("cannot append to the recording: ") + std::strerror(errno);
+    const int saved = errno;
+    // A write cut short (a full disk) is taken back out, so that the file
+    // still ends with a whole segment rather than part of a packet.
+    if (::ftruncate(fd_, static_cast<off_t>(size_)) != 0) {
+      error = std::string("cannot append to the recording: ") + std::strerror(saved) +
+              "; its last bytes are partial (cannot truncate: " + std::strerror(errno) + ")";
+      return false;
+    }
+    error = std::string("cannot append to the recording: ") + std::strerror(saved);
     return false;
   }
   size_ += data.size();

@@ -35,7 +35,9 @@ class AppendFile {
   AppendFile &operator=(const AppendFile &) = delete;
 
   bool open(const std::string &path, std::string &error);
-  // Writes all of `data` (retrying short writes) or says why not.
+  // Writes all of `data` (retrying short writes) or says why not; on failure
+  // the file is truncated back to where it ended before, so nothing of
+  // `data` stays in it.
   bool append(std::span<const uint8_t> data, std::string &error);
   void close();
   bool is_open() const { return fd_ >= 0; }

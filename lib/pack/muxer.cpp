@@ -123,6 +123,12 @@ std::unique_ptr<Muxer> Muxer::create(Format format, const media::VideoParams &vi
   if (format == Format::Fmp4) {
     // One fragment per flush(): the packager decides where segments end.
     av_dict_set(&opts, "movflags", "frag_custom+empty_moov+default_base_moof+cmaf", 0);
+  } else {
+    // A new muxer follows another one's segments (a restart, new codec
+    // parameters, a segment lost to a full disk): its first packet of each
+    // stream says that the continuity counters start afresh, or readers
+    // take the previous segment's last frame for a corrupt one.
+    av_dict_set(&opts, "mpegts_flags", "+initial_discontinuity", 0);
   }
   const int rc = avformat_write_header(m->ctx_, &opts);
   av_dict_free(&opts);

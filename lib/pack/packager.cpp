@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <set>
 
 #include "auth/token.h"
 #include "pack/files.h"
@@ -263,7 +264,10 @@ void Packager::update_master(const std::string &entry_id, bool force) {
       audio_only.push_back(&out);
     }
   }
-  if (video.empty() && audio_only.empty()) return;
+  if (video.empty() && audio_only.empty()) {
+    stale_masters_.erase(entry_id);
+    return;
+  }
   for (const char *which : {"live", "dvr"}) {
     const bool dvr = which[0] == 'd';
     if (dvr && !any_dvr) continue;
@@ -311,9 +315,14 @@ void Packager::update_master(const std::string &entry_id, bool force) {
     if (write_atomically(config_.media_dir + "/" + entry_id + "/hls/" + name, text, error)) {
       masters_[key] = text;
     } else {
-      log_(LG_LOG_ERROR, "cannot write the master playlist of " + entry_id + ": " + error);
+      // Logged once per failure; the output thread's tick tries again.
+      if (stale_masters_.insert(entry_id).second) {
+        log_(LG_LOG_ERROR, "cannot write the master playlist of " + entry_id + ": " + error);
+      }
+      return;
     }
   }
+  stale_masters_.erase(entry_id);
 }
 
 void Packager::handle(Job &job, int64_t now_ms) {
@@ -388,7 +397,14 @@ void Packager::run() {
     const int64_t now = core::unix_ms();
     if (now - last_tick >= 1000) {
       last_tick = now;
-      for (auto &[key, out] : outputs_) out->tick(now);
+      std::vector<OutputEvent> events;
+      for (auto &[key, out] : outputs_) {
+        out->tick(now, events);
+        if (!events.empty()) publish_info(*out);
+        send(events);
+      }
+      // Master playlists a failed write (a full disk) left stale.
+      for (const std::string &entry : std::set<std::string>(stale_masters_)) update_master(entry);
     }
     if (stopping) {
       std::lock_guard lock(mutex_);

@@ -16,6 +16,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <variant>
@@ -138,6 +139,7 @@ class Packager {
   // Output thread only.
   std::map<std::string, std::unique_ptr<StreamOutput>> outputs_;
   std::map<std::string, std::string> masters_;  // entry -> last master text
+  std::set<std::string> stale_masters_;         // entries whose master write failed
 
   std::mutex info_mutex_;
   std::map<std::string, HlsInfo> info_;  // key -> snapshot for hls_info()

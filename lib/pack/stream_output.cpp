@@ -225,6 +225,7 @@ void StreamOutput::frame(const media::Frame &frame, int64_t arrival_us, int64_t 
     // Program date-time never goes back, even after a publish that ran
     // faster than real time.
     wall_anchor_ms_ = std::max(wall_anchor_ms_, now_ms - (frame.dts_us + offset_us_) / 1000);
+    session_start_us_ = frame.dts_us + offset_us_;
   }
   int64_t dts = frame.dts_us + offset_us_;
   const int64_t last_dts = std::max(last_video_dts_us_, last_audio_dts_us_);
@@ -237,6 +238,11 @@ void StreamOutput::frame(const media::Frame &frame, int64_t arrival_us, int64_t 
     dts = target;
     jumped_ = true;
   }
+  // A frame from before the session's first keyframe (MPEG-TS over SRT
+  // often delivers an audio frame of that time just after it) has no place
+  // on the timeline: it would go back behind everything packaged so far,
+  // below zero at the very start.
+  if (dts < session_start_us_) return;
   const int64_t pts = frame.pts_us + offset_us_;
 
   const bool cut_point = has_video ? (is_video && frame.keyframe) : true;
@@ -300,6 +306,10 @@ void StreamOutput::close_segment(int64_t end_us, int64_t arrival_us, int64_t now
     storage_error(path, error, events);
     playlist_.mark_discontinuity();  // the segment is missing from the timeline
     timeline_end_us_ = end_us;
+    // The next segment comes from a new muxer, whose continuity counters
+    // are marked as starting afresh, and starts a new recording file: no
+    // reader sees the hole as corrupt data.
+    muxer_.reset();
     return;
   }
   if (fmp4) init_written_ = true;
@@ -351,11 +361,15 @@ void StreamOutput::close_segment(int64_t end_us, int64_t arrival_us, int64_t now
 
 void StreamOutput::write_playlists(std::vector<OutputEvent> &events) {
   std::string error;
-  if (!write_atomically(dir_ + "/live.m3u8", playlist_.render(config_.live_segments, ended_),
+  if (!make_dirs(dir_, error) ||
+      !write_atomically(dir_ + "/live.m3u8", playlist_.render(config_.live_segments, ended_),
                         error) ||
       (dvr_ && !write_atomically(dir_ + "/dvr.m3u8", playlist_.render(0, ended_), error))) {
+    playlists_stale_ = true;
     storage_error(dir_, error, events);
+    return;
   }
+  playlists_stale_ = false;
 }
 
 void StreamOutput::write_state() {
@@ -367,7 +381,8 @@ void StreamOutput::write_state() {
       summary_.has_video ? 1 : 0, summary_.has_audio ? 1 : 0, summary_.width, summary_.height,
       static_cast<int>(summary_.frame_rate * 1000), summary_.video_codec, summary_.audio_codec);
   std::string error;
-  write_atomically(dir_ + "/state", text, error);  // best effort: only a restart needs it
+  // Only a restart needs it: a failure is not reported, and tick() retries.
+  state_stale_ = !write_atomically(dir_ + "/state", text, error);
 }
 
 void StreamOutput::evict(int64_t now_ms) {
@@ -393,15 +408,15 @@ void StreamOutput::evict(int64_t now_ms) {
   }
 }
 
-void StreamOutput::tick(int64_t now_ms) {
+void StreamOutput::tick(int64_t now_ms, std::vector<OutputEvent> &events) {
   const size_t before = playlist_.segments().size();
   evict(now_ms);
   const bool ending = !live_ && !ended_ && end_at_ms_ > 0 && now_ms >= end_at_ms_;
   if (ending) ended_ = true;
-  if ((ending || playlist_.segments().size() != before) && !playlist_.empty()) {
-    std::vector<OutputEvent> ignored;
-    write_playlists(ignored);
+  if ((ending || playlists_stale_ || playlist_.segments().size() != before) && !playlist_.empty()) {
+    write_playlists(events);
   }
+  if (state_stale_ && !playlist_.empty()) write_state();
   while (!doomed_.empty() && doomed_.front().first <= now_ms) {
     remove_file(doomed_.front().second);
     doomed_.pop_front();

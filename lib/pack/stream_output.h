@@ -50,8 +50,10 @@ class StreamOutput {
   // The publish ended: the last segment is closed, the recording file too.
   // Returns the finished broadcast's folder if it recorded anything.
   std::optional<std::string> stop(int64_t now_ms, std::vector<OutputEvent> &events);
-  // Applies the DVR window and deletes files whose grace time has passed.
-  void tick(int64_t now_ms);
+  // Applies the DVR window, deletes files whose grace time has passed, and
+  // writes again playlists and state that a failed write (a full disk) left
+  // stale, so that they catch up (EXT-X-ENDLIST too) once there is space.
+  void tick(int64_t now_ms, std::vector<OutputEvent> &events);
 
   bool live() const { return live_; }
   bool dvr() const { return dvr_; }
@@ -104,8 +106,9 @@ class StreamOutput {
   // frame so that it continues after everything already packaged.
   bool have_offset_ = false;
   int64_t offset_us_ = 0;
-  int64_t timeline_end_us_ = 0;  // where the next session's output starts
-  int64_t wall_anchor_ms_ = 0;   // wall clock of output time 0
+  int64_t timeline_end_us_ = 0;   // where the next session's output starts
+  int64_t session_start_us_ = 0;  // the output time of this session's first frame
+  int64_t wall_anchor_ms_ = 0;    // wall clock of output time 0
   int64_t last_video_dts_us_ = -1;
   int64_t last_audio_dts_us_ = -1;
   int64_t frame_gap_us_ = 40000;  // a video frame's duration, measured
@@ -116,6 +119,9 @@ class StreamOutput {
   int64_t segment_start_us_ = 0;
   bool segment_new_file_ = false;  // the recording starts a new file with it
   bool storage_failed_ = false;
+  // A playlist or state write failed: tick() tries again.
+  bool playlists_stale_ = false;
+  bool state_stale_ = false;
 
   std::deque<std::pair<int64_t, std::string>> doomed_;  // (delete at ms, path)
   StreamSummary summary_;

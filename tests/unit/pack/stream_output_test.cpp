@@ -1,6 +1,7 @@
 #include "pack/stream_output.h"
 
 #include <catch2/catch.hpp>
+#include <map>
 #include <memory>
 #include <sstream>
 
@@ -70,6 +71,18 @@ void feed(pack::StreamOutput &out, const std::vector<FlvTag> &tags, int64_t jump
   out.stop(1764500000000 + 10000, events);
 }
 
+// The tags of a testsrc2 + sine FLV made in `dir` (H.264, a keyframe every
+// second, with `x264_options`; AAC).
+auto source_tags(const TempDir &dir, const std::string &size, int seconds,
+                 const std::string &x264_options) {
+  const std::string src = dir.file("src.flv");
+  REQUIRE(ffmpeg("-f lavfi -i testsrc2=size=" + size +
+                 ":rate=30 -f lavfi -i sine=sample_rate=48000 -t " + std::to_string(seconds) +
+                 " -c:v libx264 -preset ultrafast -g 30 " + x264_options +
+                 " -pix_fmt yuv420p -c:a aac -shortest -f flv '" + src + "'"));
+  return read_flv(read_file(src));
+}
+
 std::vector<double> video_dts(const std::string &path) {
   std::istringstream in(
       capture("ffprobe -v error -select_streams v:0 -show_entries "
@@ -89,13 +102,7 @@ TEST_CASE("pack::StreamOutput cuts at keyframes and rides out a jump of the enco
           "[pack]") {
   LG_REQUIRE_FFMPEG();
   TempDir dir;
-  const std::string src = dir.file("src.flv");
-  REQUIRE(
-      ffmpeg("-f lavfi -i testsrc2=size=320x240:rate=30 -f lavfi -i sine=sample_rate=48000 "
-             "-t 6 -c:v libx264 -preset ultrafast -g 30 -bf 2 -pix_fmt yuv420p -c:a aac "
-             "-shortest -f flv '" +
-             src + "'"));
-  const auto tags = read_flv(read_file(src));
+  const auto tags = source_tags(dir, "320x240", 6, "-bf 2");
 
   pack::OutputConfig config;
   config.media_dir = dir.file("media");
@@ -104,7 +111,8 @@ TEST_CASE("pack::StreamOutput cuts at keyframes and rides out a jump of the enco
   std::vector<pack::OutputEvent> events;
   // At 3 s the clock leaps a minute ahead.
   feed(out, tags, 3000, 60000, events);
-  out.tick(1764500000000 + 20000);  // ends the playlists
+  std::vector<pack::OutputEvent> ticked;
+  out.tick(1764500000000 + 20000, ticked);  // ends the playlists
 
   const std::string hls = config.media_dir + "/1_abcdefgh/hls/1";
   const std::string dvr = [&] {
@@ -144,4 +152,67 @@ TEST_CASE("pack::StreamOutput cuts at keyframes and rides out a jump of the enco
   size_t segments = 0;
   for (const auto &e : events) segments += e.type == pack::OutputEventType::Segment;
   CHECK(segments == 4);
+}
+
+TEST_CASE("pack::StreamOutput writes its playlists again after a failed write, ending them too",
+          "[pack]") {
+  LG_REQUIRE_FFMPEG();
+  TempDir dir;
+  const auto tags = source_tags(dir, "160x120", 4, "");
+
+  pack::OutputConfig config;
+  config.media_dir = dir.file("media");
+  config.end_after_ms = 1;
+  pack::StreamOutput out(config, "1_abcdefgh", "1");
+  std::vector<pack::OutputEvent> events;
+  feed(out, tags, 1 << 30, 0, events);  // ends with a stop at +10 s
+  const std::string hls = config.media_dir + "/1_abcdefgh/hls/1";
+  const auto text = [&](const std::string &name) {
+    std::ifstream in(hls + "/" + name);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  REQUIRE(text("dvr.m3u8").find("#EXT-X-ENDLIST") == std::string::npos);
+
+  // A new muxer's first packet of each elementary stream carries the
+  // discontinuity indicator: its segments may follow another muxer's (a
+  // restart, a segment lost to a full disk) without a continuity error.
+  const auto ts = read_file(hls + "/0.ts");
+  REQUIRE(ts.size() % 188 == 0);
+  std::map<int, bool> first_flagged;  // PES PID -> discontinuity on its first packet
+  for (size_t at = 0; at + 188 <= ts.size(); at += 188) {
+    const uint8_t *p = ts.data() + at;
+    const int pid = ((p[1] & 0x1f) << 8) | p[2];
+    const bool adaptation = (p[3] & 0x20) != 0;
+    const size_t payload = adaptation ? 5u + p[4] : 4u;
+    const bool pes_start = (p[1] & 0x40) && (p[3] & 0x10) && payload + 3 <= 188 &&
+                           p[payload] == 0 && p[payload + 1] == 0 && p[payload + 2] == 1;
+    if (!pes_start || first_flagged.count(pid)) continue;
+    first_flagged[pid] = adaptation && p[4] > 0 && (p[5] & 0x80);
+  }
+  CHECK(first_flagged.size() == 2);  // video and audio
+  for (const auto &[pid, flagged] : first_flagged) {
+    INFO("PID " << pid);
+    CHECK(flagged);
+  }
+
+  // The playlists' temporary names are taken by folders: every write of
+  // them fails, as on a full disk.
+  std::filesystem::create_directory(hls + "/live.m3u8.tmp");
+  std::filesystem::create_directory(hls + "/dvr.m3u8.tmp");
+  std::vector<pack::OutputEvent> ticked;
+  out.tick(1764500000000 + 20000, ticked);
+  REQUIRE(ticked.size() == 1);
+  CHECK(ticked[0].type == pack::OutputEventType::StorageError);
+  CHECK(ticked[0].status == LG_E_IO);
+  CHECK(text("dvr.m3u8").find("#EXT-X-ENDLIST") == std::string::npos);
+  ticked.clear();
+  out.tick(1764500000000 + 21000, ticked);  // still failing: no second event
+  CHECK(ticked.empty());
+
+  std::filesystem::remove(hls + "/live.m3u8.tmp");
+  std::filesystem::remove(hls + "/dvr.m3u8.tmp");
+  out.tick(1764500000000 + 22000, ticked);
+  CHECK(ticked.empty());
+  CHECK(text("dvr.m3u8").find("#EXT-X-ENDLIST") != std::string::npos);
+  CHECK(text("live.m3u8").find("#EXT-X-ENDLIST") != std::string::npos);
 }
