@@ -9,6 +9,7 @@ packages=(
   libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libmicrohttpd-dev
   python3 ffmpeg srt-tools clang-format git clang libclang-rt-14-dev llvm
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
+  iproute2 mount
 )
 
 missing=()

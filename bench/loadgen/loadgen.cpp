@@ -2,9 +2,10 @@
 // pre-encoded FLV file, in one process on one libuv loop, against any RTMP
 // server. Each publisher has its own target (server URL and stream key, as an
 // encoder's settings). Media payloads are shared by all publishers and sent
-// without copies: each message goes out as one chunk (the publisher announces
-// a chunk size larger than any message), a 12- or 16-byte header of its own
-// plus the file's bytes. The file loops, timestamps running on.
+// without copies: each message goes out as a 12- or 16-byte header of its own,
+// then the file's bytes in 4096-byte chunks (OBS's chunk size) separated by
+// one-byte type-3 headers, gathered into one writev. The file loops,
+// timestamps running on.
 //
 //   livegate-loadgen --flv FILE --seconds S (--targets FILE | --url URL --keys TEMPLATE -n N)
 //
@@ -35,8 +36,11 @@ using lg::rtmp::Message;
 namespace amf0 = lg::rtmp::amf0;
 namespace msg_type = lg::rtmp::msg_type;
 
-// Larger than any message of a sane file: each message is one chunk.
-constexpr uint32_t kChunkSize = 0x00FFFFFF;
+// What OBS announces. Media payloads go out in place: between their chunks
+// only a one-byte type-3 header is added.
+constexpr uint32_t kChunkSize = 4096;
+// Type-3 basic headers of the three chunk streams used (4, 5, 6).
+constexpr uint8_t kType3[7] = {0, 0, 0, 0, 0xC4, 0xC5, 0xC6};
 constexpr uint64_t kTickMs = 5;
 
 struct Tag {
@@ -140,6 +144,7 @@ class Loadgen;
 struct Write {
   uv_write_t req;
   uint8_t header[16];
+  std::vector<uv_buf_t> bufs;  // kept between uses: no allocation once grown
 };
 
 class Publisher {
@@ -433,12 +438,25 @@ void Publisher::send_tag(const Tag &tag, uint32_t timestamp) {
     h[15] = static_cast<uint8_t>(timestamp);
     header_len = 16;
   }
-  uv_buf_t bufs[2] = {
-      uv_buf_init(reinterpret_cast<char *>(h), static_cast<unsigned>(header_len)),
-      uv_buf_init(const_cast<char *>(reinterpret_cast<const char *>(tag.payload.data())),
-                  static_cast<unsigned>(tag.payload.size()))};
-  gen_.totals().bytes_sent += header_len + tag.payload.size();
-  if (uv_write(&w->req, reinterpret_cast<uv_stream_t *>(&tcp_), bufs, 2, on_write) != 0) {
+  // The header, then the payload in chunk-size pieces with a type-3 header
+  // before each piece after the first; libuv gathers them in one writev.
+  auto &bufs = w->bufs;
+  bufs.clear();
+  bufs.push_back(uv_buf_init(reinterpret_cast<char *>(h), static_cast<unsigned>(header_len)));
+  char *payload = const_cast<char *>(reinterpret_cast<const char *>(tag.payload.data()));
+  size_t sent_headers = header_len;
+  for (size_t off = 0; off < tag.payload.size(); off += kChunkSize) {
+    if (off > 0) {
+      bufs.push_back(
+          uv_buf_init(const_cast<char *>(reinterpret_cast<const char *>(&kType3[csid])), 1));
+      ++sent_headers;
+    }
+    const size_t n = std::min<size_t>(kChunkSize, tag.payload.size() - off);
+    bufs.push_back(uv_buf_init(payload + off, static_cast<unsigned>(n)));
+  }
+  gen_.totals().bytes_sent += sent_headers + tag.payload.size();
+  if (uv_write(&w->req, reinterpret_cast<uv_stream_t *>(&tcp_), bufs.data(),
+               static_cast<unsigned>(bufs.size()), on_write) != 0) {
     gen_.free_write(w);
     close(true);
   }
