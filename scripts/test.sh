@@ -23,3 +23,13 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 # each target for a bounded time (FUZZ_SECONDS, 20 by default).
 echo "== fuzz (libFuzzer + ASan + UBSan, clang)"
 bash scripts/fuzz.sh
+
+# ThreadSanitizer over the whole suite, for the threaded parts: the loop and
+# its cross-thread calls, the SRT bridge, the output and content-check
+# workers, the C API's callbacks. The tests set TSAN_OPTIONS themselves
+# (tests/CMakeLists.txt, suppressions in tests/tsan.supp) and stretch their
+# deadlines for TSan's slowdown.
+echo "== build (ThreadSanitizer)"
+BUILD_DIR=build-tsan bash scripts/build.sh -DLG_BUILD_TESTS=ON -DLG_SANITIZE=OFF -DLG_TSAN=ON
+echo "== tests under ThreadSanitizer"
+(cd build-tsan && ctest --output-on-failure --no-tests=error -j"$jobs")
