@@ -3,6 +3,7 @@
 
 #include <catch2/catch.hpp>
 #include <cstring>
+#include <mutex>
 #include <thread>
 
 #include "integration/support.h"
@@ -283,16 +284,19 @@ TEST_CASE("the host can authorise publishes itself, later and from another threa
   TestServer server([](lg_server_options &o) { o.host_authorization = 1; });
   // The host answers from a thread of its own after a delay, as a host
   // that asks a remote service would.
+  // The hook runs on the loop thread, the joins on this one.
+  std::mutex answers_mutex;
   std::vector<std::thread> answers;
-  server.on_authorize_hook = [&](const lg_auth_request *r) {
+  server.set_on_authorize_hook([&](const lg_auth_request *r) {
     const uint64_t id = r->request_id;
     const bool ok = std::string(r->token) == "letmein0123456789";
     lg_server *s = server.get();
+    std::lock_guard lock(answers_mutex);
     answers.emplace_back([s, id, ok] {
       std::this_thread::sleep_for(300ms);
       lg_server_authorize(s, id, ok ? LG_OK : LG_E_AUTH, ok ? nullptr : "no such subscriber");
     });
-  };
+  });
   lg_entry fake{};
   fake.struct_size = sizeof(fake);
   std::strcpy(fake.id, "1_abcdefgh");
@@ -304,7 +308,12 @@ TEST_CASE("the host can authorise publishes itself, later and from another threa
                            server.ffmpeg_url(fake, LG_ROLE_PRIMARY, "1", "wrongwrongwrong0000")),
             60s, &out) != 0);
   CHECK(out.find("no such subscriber") != std::string::npos);
-  for (auto &t : answers) t.join();
+  // Both requests were answered (the second publish saw its refusal), so
+  // both threads are listed by now.
+  {
+    std::lock_guard lock(answers_mutex);
+    for (auto &t : answers) t.join();
+  }
   Events ev = server.snapshot();
   REQUIRE(ev.auth.size() == 2);
   CHECK(ev.auth_tokens[0] == "letmein0123456789");

@@ -64,9 +64,22 @@ Process::~Process() {
   }
 }
 
+int time_scale() {
+  static const int scale = [] {
+    const char *env = std::getenv("LG_TEST_TIME_SCALE");
+    const int n = env ? std::atoi(env) : 0;
+#if defined(LG_TSAN_BUILD)
+    return n > 0 ? n : 4;
+#else
+    return n > 0 ? n : 1;
+#endif
+  }();
+  return scale;
+}
+
 std::optional<int> Process::wait(std::chrono::milliseconds timeout) {
   if (status_) return status_;
-  auto deadline = std::chrono::steady_clock::now() + timeout;
+  auto deadline = std::chrono::steady_clock::now() + scaled(timeout);
   for (;;) {
     int st = 0;
     pid_t r = waitpid(pid_, &st, WNOHANG);
@@ -296,7 +309,7 @@ std::pair<std::string, std::string> TestServer::obs_url(const lg_entry &e, lg_ro
 bool TestServer::wait_for(const std::function<bool(const Events &)> &pred,
                           std::chrono::milliseconds timeout) {
   std::unique_lock lock(mutex_);
-  return cv_.wait_for(lock, timeout, [&] { return pred(events_); });
+  return cv_.wait_for(lock, scaled(timeout), [&] { return pred(events_); });
 }
 
 Events TestServer::snapshot() {
@@ -311,6 +324,7 @@ std::string TestServer::log_text() {
 
 void TestServer::cb_start(void *user, const lg_publish_info *info) {
   auto *self = static_cast<TestServer *>(user);
+  std::function<void(const lg_publish_info *)> hook;
   {
     std::lock_guard lock(self->mutex_);
     Events::Start s;
@@ -330,9 +344,10 @@ void TestServer::cb_start(void *user, const lg_publish_info *info) {
     s.sample_rate = info->audio->sample_rate;
     s.channels = info->audio->channels;
     self->events_.starts.push_back(s);
+    hook = self->on_start_hook_;
   }
   self->cv_.notify_all();
-  if (self->on_start_hook) self->on_start_hook(info);
+  if (hook) hook(info);
 }
 
 void TestServer::cb_reject(void *user, const lg_reject_info *info) {
@@ -406,13 +421,25 @@ void TestServer::cb_output_frame(void *user, const char *, const char *stream_na
 
 void TestServer::cb_authorize(void *user, const lg_auth_request *request) {
   auto *self = static_cast<TestServer *>(user);
+  std::function<void(const lg_auth_request *)> hook;
   {
     std::lock_guard lock(self->mutex_);
     self->events_.auth.push_back(*request);
     self->events_.auth_tokens.push_back(request->token);
+    hook = self->on_authorize_hook_;
   }
   self->cv_.notify_all();
-  if (self->on_authorize_hook) self->on_authorize_hook(request);
+  if (hook) hook(request);
+}
+
+void TestServer::set_on_start_hook(std::function<void(const lg_publish_info *)> hook) {
+  std::lock_guard lock(mutex_);
+  on_start_hook_ = std::move(hook);
+}
+
+void TestServer::set_on_authorize_hook(std::function<void(const lg_auth_request *)> hook) {
+  std::lock_guard lock(mutex_);
+  on_authorize_hook_ = std::move(hook);
 }
 
 void TestServer::cb_log(void *user, lg_log_level level, const char *message) {

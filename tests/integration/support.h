@@ -19,6 +19,14 @@ namespace lgtest {
 
 using namespace std::chrono_literals;
 
+// How many times longer every deadline below is: LG_TEST_TIME_SCALE if set,
+// else 4 in a ThreadSanitizer build (which runs 5-15 times slower), else 1.
+// Only deadlines stretch; what a test asserts stays the same.
+int time_scale();
+inline std::chrono::milliseconds scaled(std::chrono::milliseconds timeout) {
+  return timeout * time_scale();
+}
+
 class TempDir {
  public:
   TempDir();
@@ -41,7 +49,7 @@ class Process {
 
   pid_t pid() const { return pid_; }
   // Waits for exit; returns the exit code, 128+signal if killed, or nullopt
-  // on timeout.
+  // on timeout (scaled()).
   std::optional<int> wait(std::chrono::milliseconds timeout);
   void signal(int sig);
   std::string output() const;  // the log file's contents
@@ -165,15 +173,17 @@ class TestServer {
   std::pair<std::string, std::string> obs_url(const lg_entry &e, lg_role role = LG_ROLE_PRIMARY,
                                               const char *stream = "1");
 
-  // Waits until `pred(events)` holds (checked under the lock on every event).
+  // Waits until `pred(events)` holds (checked under the lock on every event),
+  // or the timeout (scaled()).
   bool wait_for(const std::function<bool(const Events &)> &pred,
                 std::chrono::milliseconds timeout = 30s);
   Events snapshot();
   std::string log_text();
 
-  // Hooks for a test (run on the loop thread, under no lock).
-  std::function<void(const lg_publish_info *)> on_start_hook;
-  std::function<void(const lg_auth_request *)> on_authorize_hook;
+  // Hooks for a test, set from any thread at any time (run on the loop
+  // thread, under no lock).
+  void set_on_start_hook(std::function<void(const lg_publish_info *)> hook);
+  void set_on_authorize_hook(std::function<void(const lg_auth_request *)> hook);
 
  private:
   static void cb_start(void *user, const lg_publish_info *info);
@@ -195,6 +205,8 @@ class TestServer {
   std::condition_variable cv_;
   Events events_;
   std::string log_;
+  std::function<void(const lg_publish_info *)> on_start_hook_;      // under mutex_
+  std::function<void(const lg_auth_request *)> on_authorize_hook_;  // under mutex_
 };
 
 }  // namespace lgtest

@@ -36,16 +36,16 @@ import urllib.request
 
 import hls_probe
 import hls_rules
-from test_server_cli import EXIT_TIMEOUT, SERVER_BIN, ServerProcess
+from test_server_cli import EXIT_TIMEOUT, SERVER_BIN, TIME_SCALE, ServerProcess
 
 FFMPEG = shutil.which("ffmpeg")
 FFPROBE = shutil.which("ffprobe")
 
-HTTP_TIMEOUT = 10
+HTTP_TIMEOUT = 10 * TIME_SCALE
 POLL_INTERVAL = 0.5  # seconds between playlist reloads, as a player would
 PLAYLIST_END_MS = 1000  # --playlist-end-ms: EXT-X-ENDLIST soon after a publish
-END_TIMEOUT = 30  # a publish's playlists getting EXT-X-ENDLIST
-PUBLISH_TIMEOUT = 60  # one real-time ffmpeg publish of a short source
+END_TIMEOUT = 30 * TIME_SCALE  # a publish's playlists getting EXT-X-ENDLIST
+PUBLISH_TIMEOUT = 60 * TIME_SCALE  # one real-time ffmpeg publish of a short source
 FPS = 30
 SAMPLE_RATE = 48000
 AAC_FRAME = 1024 / SAMPLE_RATE  # seconds of one AAC frame

@@ -20,12 +20,12 @@ import unittest
 import urllib.error
 import urllib.request
 
-from test_server_cli import CLI_TIMEOUT, SERVER_BIN, SRT_PASSPHRASE, LiveGateTestCase
+from test_server_cli import CLI_TIMEOUT, SERVER_BIN, SRT_PASSPHRASE, TIME_SCALE, LiveGateTestCase
 
 FFMPEG = shutil.which("ffmpeg")
 FFPROBE = shutil.which("ffprobe")
 
-HTTP_TIMEOUT = 10
+HTTP_TIMEOUT = 10 * TIME_SCALE
 KEY = "test-admin-key-0123456789abcdef"
 
 # Made once by setUpModule: a real one-second MPEG-TS and MP4, and a source
@@ -764,7 +764,7 @@ class PackagedStreamTest(HttpTestCase):
         self.assertEqual(result.returncode, 0, result.stderr)
         server.wait_event("publish_stop")
         try:
-            segment = server.wait_event("segment", timeout=5)
+            segment = server.wait_event("segment", timeout=5 * TIME_SCALE)
         except AssertionError:
             self.skipTest("the library packages no HLS yet")
         self.assertEqual((segment["entryId"], segment["streamName"]), (self.entry_id, "1"))
@@ -789,7 +789,7 @@ class PackagedStreamTest(HttpTestCase):
             return None if info["live"] else info
 
         # The output waits out the reconnect window before it stops.
-        info = self.wait_until(stopped, "the stream stopped", timeout=10)
+        info = self.wait_until(stopped, "the stream stopped", timeout=10 * TIME_SCALE)
         self.assertIsNone(info["failover"])
         self.assertGreaterEqual(info["segmentCount"], 1)
         self.assertGreaterEqual(info["lastSequence"], segment["sequence"])
@@ -803,7 +803,7 @@ class PackagedStreamTest(HttpTestCase):
             self.skipTest("the library makes no clips yet")
         self.assertEqual(reply.status, 202, reply.body)
         clip = reply.json()
-        ready = server.wait_event("clipReady", timeout=15,
+        ready = server.wait_event("clipReady", timeout=15 * TIME_SCALE,
                                   match=lambda e: e["clipId"] == clip["clipId"])
         self.assertEqual(ready["status"], "LG_OK", ready)
         shown = self.api("GET", f"/entries/{self.entry_id}/clips/{clip['clipId']}").json()

@@ -30,10 +30,13 @@ ENDPOINT_KEYS = {"url", "streamName", "ffmpeg"}
 SRT_ENDPOINT_KEYS = {"url", "streamId", "ffmpeg", "obs", "encrypted"}
 SRT_PASSPHRASE = "correct-horse-battery"
 
-CLI_TIMEOUT = 30  # one entry subcommand
-EVENT_TIMEOUT = 30  # one awaited server event
-EXIT_TIMEOUT = 10  # a server asked to stop, or one that must fail at once
-PUBLISH_TIMEOUT = 60  # one ffmpeg publish of a short source
+# Deadlines stretch in slow builds (ThreadSanitizer sets 4); what is
+# asserted does not change.
+TIME_SCALE = float(os.environ.get("LG_TEST_TIME_SCALE", "1"))
+CLI_TIMEOUT = 30 * TIME_SCALE  # one entry subcommand
+EVENT_TIMEOUT = 30 * TIME_SCALE  # one awaited server event
+EXIT_TIMEOUT = 10 * TIME_SCALE  # a server asked to stop, or one that must fail at once
+PUBLISH_TIMEOUT = 60 * TIME_SCALE  # one ffmpeg publish of a short source
 
 # Made once by setUpModule: short test sources and their frame counts.
 MEDIA = {}
@@ -754,11 +757,11 @@ class PublishTest(LiveGateTestCase):
         start = server.wait_event("publish_start")
         self.cli("regenerate-token", entry["entryId"])
         # The server re-reads the store every revalidate_interval_ms (2 s).
-        stop = server.wait_event("publish_stop", timeout=15)
+        stop = server.wait_event("publish_stop", timeout=15 * TIME_SCALE)
         self.assertEqual(stop["sessionId"], start["sessionId"])
         self.assertEqual(stop["status"], "LG_E_AUTH")
         self.assertIn("token", stop["reason"])
-        self.assertNotEqual(encoder.wait(timeout=20), 0)
+        self.assertNotEqual(encoder.wait(timeout=20 * TIME_SCALE), 0)
 
     def test_revoke_policy_keep_leaves_live_session(self):
         server, port, entry = self.start_server_ready()
