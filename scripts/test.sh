@@ -22,7 +22,7 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 # libFuzzer over every parser of untrusted bytes: clang build in build-fuzz/,
 # each target for a bounded time (FUZZ_SECONDS, 20 by default).
 echo "== fuzz (libFuzzer + ASan + UBSan, clang)"
-bash scripts/fuzz.sh
+FUZZ_PARALLEL=${FUZZ_PARALLEL:-$jobs} bash scripts/fuzz.sh
 
 # ThreadSanitizer over the whole suite, for the threaded parts: the loop and
 # its cross-thread calls, the SRT bridge, the output and content-check

@@ -159,7 +159,10 @@ class DiskFullTest(FaultScenario):
             time.sleep(0.2)
         cls.recording_resumed = new_recording()
         cls.recording_resumed_after_s = time.monotonic() - freed_at
-        time.sleep(2)
+        # One more whole segment on the freed disk before it fills again, so
+        # the DVR shows it going on (however slow the build).
+        server.wait_event("segment", match=lambda e: mine(e) and
+                          e["sequence"] > cls.segment_after["sequence"], timeout=60)
 
         # Phase 2: full again as the publish ends; freed after the
         # playlists were due to end.
