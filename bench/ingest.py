@@ -29,6 +29,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -108,6 +109,11 @@ class Livegate:
             ev = json.loads(line)
             if ev.get("event") == "listening":
                 port = ev["rtmp"]
+        # Its events must be read as they come: a full pipe would block the
+        # server's event output, and with it the server.
+        self.events = []
+        self.reader = threading.Thread(target=self._read_events, daemon=True)
+        self.reader.start()
         self.targets_file = os.path.join(self.data, "targets.txt")
         with open(self.targets_file, "w") as f:
             for e in targets:
@@ -118,17 +124,20 @@ class Livegate:
     def loadgen_args(self):
         return ["--targets", self.targets_file]
 
+    def _read_events(self):
+        for line in self.proc.stdout:
+            try:
+                self.events.append(json.loads(line))
+            except ValueError:
+                pass
+
     def collect(self):
         # Segment events carry the ingest-to-playlist latency.
         self.proc.send_signal(signal.SIGTERM)
-        out, _ = self.proc.communicate(timeout=60)
-        for line in out.splitlines():
-            try:
-                ev = json.loads(line)
-            except ValueError:
-                continue
-            if ev.get("event") == "segment" and "latencyUs" in ev:
-                self.latencies.append(ev["latencyUs"])
+        self.proc.wait(timeout=60)
+        self.reader.join(timeout=10)
+        self.latencies = [ev["latencyUs"] for ev in self.events
+                          if ev.get("event") == "segment" and "latencyUs" in ev]
 
     def stop(self):
         if self.proc.poll() is None:
