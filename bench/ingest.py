@@ -32,19 +32,10 @@ import tempfile
 import threading
 import time
 
-TICKS = os.sysconf("SC_CLK_TCK")
-PAGE_KIB = os.sysconf("SC_PAGE_SIZE") // 1024
+from common import cpu_seconds, make_source
+
 SEGMENT_S = 2
 PLAYLIST_SEGMENTS = 6
-
-
-def cpu_seconds(pids):
-    total = 0.0
-    for pid in pids:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        total += (int(fields[11]) + int(fields[12])) / TICKS
-    return total
 
 
 def rss_kib(pids, field="VmRSS"):
@@ -61,17 +52,6 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def make_source(path, seconds=20):
-    subprocess.run(
-        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
-         "-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30",
-         "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
-         "-t", str(seconds), "-c:v", "libx264", "-preset", "veryfast",
-         "-b:v", "3M", "-maxrate", "3M", "-bufsize", "6M", "-g", "60",
-         "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "128k", "-shortest", "-f", "flv", path],
-        check=True)
 
 
 class Livegate:
@@ -215,7 +195,7 @@ def run_one(server, loadgen, src, seconds):
     try:
         time.sleep(0.5)
         idle_rss = rss_kib(pids)
-        cpu_before = cpu_seconds(pids)
+        cpu_before = cpu_seconds(*pids)
         peak = idle_rss
         lg = subprocess.Popen([loadgen, "--flv", src, "--seconds", str(seconds),
                                "--ramp-ms", "2000"] + server.loadgen_args(),
@@ -224,7 +204,7 @@ def run_one(server, loadgen, src, seconds):
             peak = max(peak, rss_kib(pids))
             time.sleep(0.25)
         result = json.loads(lg.stdout.read())
-        cpu = cpu_seconds(pids) - cpu_before
+        cpu = cpu_seconds(*pids) - cpu_before
         hwm = rss_kib(pids, "VmHWM")
         server.collect()
         result.update(cpu=cpu, idle_rss_kib=idle_rss, peak_rss_kib=max(peak, hwm))
@@ -246,7 +226,7 @@ def main():
     work = tempfile.mkdtemp(prefix="lg-bench-ingest-")
     try:
         src = os.path.join(work, "src.flv")
-        make_source(src)
+        make_source(src, 20)
         rows = []
         for n in [int(x) for x in args.publishers.split(",")]:
             results = {}

@@ -30,24 +30,8 @@ import sys
 import tempfile
 import time
 
-TICKS = os.sysconf("SC_CLK_TCK")
+from common import cpu_seconds, make_source
 
-
-def cpu_seconds(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
-
-
-def make_source(path, seconds):
-    subprocess.run(
-        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
-         "-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30",
-         "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
-         "-t", str(seconds), "-c:v", "libx264", "-preset", "veryfast",
-         "-b:v", "3M", "-maxrate", "3M", "-bufsize", "6M", "-g", "60",
-         "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "128k", "-shortest", path],
-        check=True)
 
 
 def server_run(binary, src, extra):
