@@ -56,15 +56,18 @@ def free_port():
 
 class Livegate:
     name = "livegate-server"
+    # Which listeners this run opens ("0": an ephemeral port).
+    protocol_flags = ["--rtmp-port", "0", "--rtmps-port", "off", "--srt-port", "off"]
 
     def __init__(self, build, work, n):
         self.binary = os.path.join(build, "examples/server/livegate-server")
         self.data = os.path.join(work, "lg")
         self.n = n
 
-    def start(self):
+    def create_entries(self):
+        """One HLS-only entry per publisher; their `entry create` JSON."""
         os.makedirs(self.data)
-        targets = []
+        entries = []
         for _ in range(self.n):
             e = json.loads(subprocess.run(
                 [self.binary, "entry", "create", "--data-dir", self.data, "--json"],
@@ -72,33 +75,42 @@ class Livegate:
             subprocess.run([self.binary, "entry", "set-outputs", e["entryId"], "--data-dir",
                             self.data, "--dvr", "off", "--recording", "off"],
                            check=True, capture_output=True)
-            targets.append(e)
+            entries.append(e)
+        return entries
+
+    def launch(self):
+        """Starts the server; returns its "listening" event."""
         self.proc = subprocess.Popen(
-            [self.binary, "--data-dir", self.data, "--rtmp-port", "0", "--rtmps-port", "off",
-             "--srt-port", "off", "--http-port", "off", "--log-level", "warn",
+            [self.binary, "--data-dir", self.data] + self.protocol_flags +
+            ["--http-port", "off", "--log-level", "warn",
              "--no-vod-on-stop", "--segment-target-ms", str(SEGMENT_S * 1000),
              "--live-segments", str(PLAYLIST_SEGMENTS),
              "--max-connections", str(self.n + 64), "--max-connections-per-address", "0",
              "--max-auth-failures-per-minute", "0"],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        port = None
-        while port is None:
+        listening = None
+        while listening is None:
             line = self.proc.stdout.readline()
             if not line:
                 raise RuntimeError("livegate-server exited")
             ev = json.loads(line)
             if ev.get("event") == "listening":
-                port = ev["rtmp"]
+                listening = ev
         # Its events must be read as they come: a full pipe would block the
         # server's event output, and with it the server.
         self.events = []
         self.reader = threading.Thread(target=self._read_events, daemon=True)
         self.reader.start()
+        self.latencies = []
+        return listening
+
+    def start(self):
+        entries = self.create_entries()
+        port = self.launch()["rtmp"]
         self.targets_file = os.path.join(self.data, "targets.txt")
         with open(self.targets_file, "w") as f:
-            for e in targets:
+            for e in entries:
                 f.write(f"rtmp://127.0.0.1:{port}/kLive/{e['entryId']}.p/?t={e['token']} 1\n")
-        self.latencies = []
         return [self.proc.pid]
 
     def loadgen_args(self):
@@ -190,14 +202,14 @@ rtmp {{
             self.proc.wait()
 
 
-def run_one(server, loadgen, src, seconds):
+def run_one(server, loadgen, src, seconds, source_flag="--flv"):
     pids = server.start()
     try:
         time.sleep(0.5)
         idle_rss = rss_kib(pids)
         cpu_before = cpu_seconds(*pids)
         peak = idle_rss
-        lg = subprocess.Popen([loadgen, "--flv", src, "--seconds", str(seconds),
+        lg = subprocess.Popen([loadgen, source_flag, src, "--seconds", str(seconds),
                                "--ramp-ms", "2000"] + server.loadgen_args(),
                               stdout=subprocess.PIPE, text=True)
         while lg.poll() is None:
@@ -213,13 +225,39 @@ def run_one(server, loadgen, src, seconds):
         server.stop()
 
 
-def main():
+def run_all(args, makers, loadgen, src, work, source_flag="--flv", finish=None):
+    """Each publisher count, each run, each server in turn (made by
+    `maker(run_dir, n)`); `finish(server, result)` may add to a run's result.
+    Returns [(n, {server name: [result of each run]})]."""
+    rows = []
+    for n in [int(x) for x in args.publishers.split(",")]:
+        results = {}
+        for _ in range(args.runs):
+            for make in makers:
+                run_dir = tempfile.mkdtemp(dir=work)
+                server = make(run_dir, n)
+                r = run_one(server, loadgen, src, args.seconds, source_flag)
+                r["latencies"] = server.latencies
+                if finish:
+                    finish(server, r)
+                results.setdefault(server.name, []).append(r)
+                shutil.rmtree(run_dir, ignore_errors=True)
+        rows.append((n, results))
+    return rows
+
+
+def arg_parser():
+    """The options every load bench takes."""
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default="build")
     ap.add_argument("--publishers", default="20")
     ap.add_argument("--seconds", type=int, default=30)
     ap.add_argument("--runs", type=int, default=1)
-    args = ap.parse_args()
+    return ap
+
+
+def main():
+    args = arg_parser().parse_args()
     if not shutil.which("nginx") or not os.path.exists("/usr/lib/nginx/modules/ngx_rtmp_module.so"):
         sys.exit("needs nginx and libnginx-mod-rtmp: apt-get install nginx libnginx-mod-rtmp")
     loadgen = os.path.join(args.build, "bench/livegate-loadgen")
@@ -227,25 +265,14 @@ def main():
     try:
         src = os.path.join(work, "src.flv")
         make_source(src, 20)
-        rows = []
-        for n in [int(x) for x in args.publishers.split(",")]:
-            results = {}
-            for _ in range(args.runs):
-                for make in (lambda w: Livegate(args.build, w, n), lambda w: NginxRtmp(w, n)):
-                    run_dir = tempfile.mkdtemp(dir=work)
-                    server = make(run_dir)
-                    r = run_one(server, loadgen, src, args.seconds)
-                    r["latencies"] = server.latencies
-                    results.setdefault(server.name, []).append(r)
-                    shutil.rmtree(run_dir, ignore_errors=True)
-            rows.append((n, results))
+        rows = run_all(args, (lambda w, n: Livegate(args.build, w, n), NginxRtmp), loadgen, src,
+                       work)
         print_table(rows, args)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
 def print_table(rows, args):
-    med = statistics.median
     print(f"\nPassthrough + HLS, {args.seconds} s per run, median of {args.runs} run(s), "
           f"{SEGMENT_S} s segments, {PLAYLIST_SEGMENTS}-segment playlists\n")
     print("| publishers | server | accepted / kept | worst behind (ms) | CPU s per GB | "
@@ -253,21 +280,34 @@ def print_table(rows, args):
           "loadgen CPU s | CPU/GB vs nginx |")
     print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for n, results in rows:
-        per_gb = {}
-        for name, rs in results.items():
-            per_gb[name] = med([r["cpu"] / (r["bytesSent"] / 1e9) for r in rs])
-        for name, rs in results.items():
-            accepted = min(r["accepted"] for r in rs)
-            kept = min(r["accepted"] - r["dropped"] for r in rs)
-            behind = max(r["maxBehindMs"] for r in rs)
-            peak = med([r["peak_rss_kib"] for r in rs]) / 1024
-            per_stream = med([(r["peak_rss_kib"] - r["idle_rss_kib"]) / n for r in rs])
-            lat = [x / 1000 for r in rs for x in r["latencies"]]
-            lat_text = f"{med(lat):.1f} / {max(lat):.1f}" if lat else "-"
-            lg_cpu = med([r["cpuSeconds"] for r in rs])
-            ratio = per_gb[name] / per_gb["nginx-rtmp"] if per_gb.get("nginx-rtmp") else 0
-            print(f"| {n} | {name} | {accepted} / {kept} | {behind} | {per_gb[name]:.2f} | "
-                  f"{peak:.1f} | {per_stream:.0f} | {lat_text} | {lg_cpu:.2f} | {ratio:.2f}x |")
+        for name, f in summarize(n, results, "nginx-rtmp", "accepted").items():
+            print(f"| {n} | {name} | {f['started']} / {f['kept']} | {f['behind']} | "
+                  f"{f['per_gb']} | {f['peak']} | {f['per_stream']} | {f['latency']} | "
+                  f"{f['loadgen_cpu']} | {f['ratio']} |")
+
+
+def summarize(n, results, peer, started_key):
+    """The columns the bench tables share, as text, per server: the runs'
+    medians (worst cases for counts and delays) at `n` publishers. A
+    publisher counts as started by the loadgen's `started_key`."""
+    med = statistics.median
+    per_gb = {name: med([r["cpu"] / (r["bytesSent"] / 1e9) for r in rs])
+              for name, rs in results.items()}
+    out = {}
+    for name, rs in results.items():
+        lat = [x / 1000 for r in rs for x in r["latencies"]]
+        out[name] = {
+            "started": min(r[started_key] for r in rs),
+            "kept": min(r[started_key] - r["dropped"] for r in rs),
+            "behind": max(r["maxBehindMs"] for r in rs),
+            "per_gb": f"{per_gb[name]:.2f}",
+            "peak": f"{med([r['peak_rss_kib'] for r in rs]) / 1024:.1f}",
+            "per_stream": f"{med([(r['peak_rss_kib'] - r['idle_rss_kib']) / n for r in rs]):.0f}",
+            "latency": f"{med(lat):.1f} / {max(lat):.1f}" if lat else "-",
+            "loadgen_cpu": f"{med([r['cpuSeconds'] for r in rs]):.2f}",
+            "ratio": f"{per_gb[name] / per_gb[peer] if per_gb.get(peer) else 0:.2f}x",
+        }
+    return out
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@
 // s1, ... Prints one JSON object on stdout at the end: publishes accepted,
 // connections failed or dropped, bytes sent, how far behind real time the
 // worst publisher fell, and the generator's own CPU seconds.
-#include <sys/resource.h>
 #include <uv.h>
 
 #include <algorithm>
@@ -25,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "common.h"
 #include "rtmp/amf0.h"
 #include "rtmp/chunk.h"
 #include "rtmp/handshake.h"
@@ -505,13 +505,6 @@ void Publisher::close(bool dropped) {
   }
 }
 
-double cpu_seconds() {
-  rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
-  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-}
-
 int usage(const char *why) {
   std::fprintf(stderr,
                "livegate-loadgen: %s\n"
@@ -525,29 +518,12 @@ int usage(const char *why) {
 
 int main(int argc, char **argv) {
   std::string flv, targets_file, url, keys;
-  uint64_t seconds = 10, ramp_ms = 1000;
-  int n = 1;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    auto value = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
-    if (a == "--flv") {
-      flv = value();
-    } else if (a == "--targets") {
-      targets_file = value();
-    } else if (a == "--url") {
-      url = value();
-    } else if (a == "--keys") {
-      keys = value();
-    } else if (a == "-n") {
-      n = std::atoi(value().c_str());
-    } else if (a == "--seconds") {
-      seconds = std::strtoull(value().c_str(), nullptr, 10);
-    } else if (a == "--ramp-ms") {
-      ramp_ms = std::strtoull(value().c_str(), nullptr, 10);
-    } else {
-      return usage(("unknown argument " + a).c_str());
-    }
-  }
+  lg::bench::RunArgs args;
+  const std::string error_in_args = lg::bench::parse_args(
+      argc, argv,
+      {{"--flv", &flv}, {"--targets", &targets_file}, {"--url", &url}, {"--keys", &keys}}, args);
+  if (!error_in_args.empty()) return usage(error_in_args.c_str());
+  const auto [seconds, ramp_ms, n] = args;
   if (flv.empty()) return usage("--flv is required");
   std::vector<Target> targets;
   if (!targets_file.empty()) {
@@ -560,11 +536,10 @@ int main(int argc, char **argv) {
     }
   } else if (!url.empty() && !keys.empty() && n > 0) {
     for (int i = 0; i < n; ++i) {
-      std::string key = keys;
-      const size_t at = key.find("{i}");
-      if (at != std::string::npos) key.replace(at, 3, std::to_string(i));
       Target t;
-      if (!parse_target(url, key, t)) return usage(("bad url " + url).c_str());
+      if (!parse_target(url, lg::bench::expand(keys, i), t)) {
+        return usage(("bad url " + url).c_str());
+      }
       targets.push_back(std::move(t));
     }
   } else {
@@ -574,10 +549,10 @@ int main(int argc, char **argv) {
   std::string error;
   if (!read_flv(flv, media, error)) return usage(error.c_str());
 
-  const double cpu_before = cpu_seconds();
+  const double cpu_before = lg::bench::cpu_seconds();
   Loadgen gen(std::move(media), seconds);
   gen.run(targets, ramp_ms);
-  const double cpu = cpu_seconds() - cpu_before;
+  const double cpu = lg::bench::cpu_seconds() - cpu_before;
   const Totals &t = gen.totals();
   std::printf(
       "{\"publishers\":%zu,\"accepted\":%d,\"refused\":%d,\"failed\":%d,\"dropped\":%d,"

@@ -1,0 +1,59 @@
+// What the load generators share: their command line and their own CPU time.
+#pragma once
+
+#include <sys/resource.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <map>
+#include <string>
+#include <string_view>
+
+namespace lg::bench {
+
+// The numbers every generator takes; each names its own string flags.
+struct RunArgs {
+  uint64_t seconds = 10;
+  uint64_t ramp_ms = 1000;
+  int n = 1;
+};
+
+// Reads --seconds, --ramp-ms, -n and the given string flags. Returns an
+// empty string, or what was wrong.
+inline std::string parse_args(int argc, char **argv,
+                              const std::map<std::string_view, std::string *> &strings,
+                              RunArgs &out) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view a = argv[i];
+    if (i + 1 >= argc) return "no value for " + std::string(a);
+    const char *value = argv[++i];
+    if (const auto it = strings.find(a); it != strings.end()) {
+      *it->second = value;
+    } else if (a == "-n") {
+      out.n = std::atoi(value);
+    } else if (a == "--seconds") {
+      out.seconds = std::strtoull(value, nullptr, 10);
+    } else if (a == "--ramp-ms") {
+      out.ramp_ms = std::strtoull(value, nullptr, 10);
+    } else {
+      return "unknown argument " + std::string(a);
+    }
+  }
+  return "";
+}
+
+// A name template ("s{i}") for publisher i.
+inline std::string expand(std::string name, int i) {
+  const size_t at = name.find("{i}");
+  if (at != std::string::npos) name.replace(at, 3, std::to_string(i));
+  return name;
+}
+
+inline double cpu_seconds() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+}  // namespace lg::bench
