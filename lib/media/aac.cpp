@@ -217,6 +217,38 @@ bool parse_adts_header(std::span<const uint8_t> in, AdtsHeader &header, std::str
   return true;
 }
 
+bool make_adts_header(const AacConfig &config, size_t payload_size, uint8_t (&header)[7],
+                      std::string &error) {
+  const int object_type = config.base_object_type;
+  if (object_type < 1 || object_type > 4) {
+    return set_error(error, "ADTS cannot carry audio object type " + std::to_string(object_type));
+  }
+  if (config.channel_config < 1 || config.channel_config > 7) {
+    return set_error(
+        error, "ADTS cannot carry channel configuration " + std::to_string(config.channel_config));
+  }
+  size_t index = 0;
+  while (index < kSampleRates.size() && kSampleRates[index] != config.core_sample_rate) ++index;
+  if (index == kSampleRates.size()) {
+    return set_error(error,
+                     "ADTS has no index for " + std::to_string(config.core_sample_rate) + " Hz");
+  }
+  const size_t length = payload_size + 7;
+  if (length > 0x1fff) {
+    return set_error(
+        error, "an AAC frame of " + std::to_string(payload_size) + " bytes is too long for ADTS");
+  }
+  const auto channels = static_cast<unsigned>(config.channel_config);
+  header[0] = 0xff;
+  header[1] = 0xf1;  // MPEG-4, layer 0, no CRC
+  header[2] = static_cast<uint8_t>((object_type - 1) << 6 | index << 2 | channels >> 2);
+  header[3] = static_cast<uint8_t>((channels & 3) << 6 | length >> 11);
+  header[4] = static_cast<uint8_t>(length >> 3);
+  header[5] = static_cast<uint8_t>((length & 7) << 5 | 0x1f);  // buffer fullness 0x7ff: VBR
+  header[6] = 0xfc;                                            // one raw data block
+  return true;
+}
+
 std::vector<uint8_t> make_audio_specific_config(int object_type, int sample_rate, int channels) {
   if (!is_general_audio(object_type) || sample_rate <= 0 || sample_rate >= (1 << 24)) {
     return {};

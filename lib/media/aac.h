@@ -51,6 +51,14 @@ struct AdtsHeader {
 // frame_length bytes.
 bool parse_adts_header(std::span<const uint8_t> in, AdtsHeader &header, std::string &error);
 
+// The 7-byte ADTS header (no CRC) that carries one raw access unit of
+// `payload_size` bytes coded under `config`: the core coder's object type and
+// rate, as decoders find SBR and PS in band. False with the reason when ADTS
+// cannot say it: an object type above 4 (LTP), a program config element
+// (channel_config 0), a rate without an index, a frame above 8191 bytes.
+bool make_adts_header(const AacConfig &config, size_t payload_size, uint8_t (&header)[7],
+                      std::string &error);
+
 // A 2-byte (5 with an explicit rate) AudioSpecificConfig for a general audio
 // object type (1 Main, 2 LC, 3 SSR, 4 LTP, ...: what an ADTS header can
 // carry), any rate below 2^24 Hz (indexed when it is a standard rate) and

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -160,13 +161,59 @@ AppendFile &AppendFile::operator=(AppendFile &&other) noexcept {
 
 bool AppendFile::open(const std::string &path, std::string &error) {
   close();
-  fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  // Not O_APPEND, which copy_file_range refuses: writes go at the end
+  // because the offset starts there and only ever moves with them.
+  fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
   if (fd_ < 0) {
     error = errno_text("cannot open", path);
     return false;
   }
-  struct stat st {};
-  size_ = ::fstat(fd_, &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
+  const off_t end = ::lseek(fd_, 0, SEEK_END);
+  size_ = end > 0 ? static_cast<uint64_t>(end) : 0;
+  return true;
+}
+
+bool AppendFile::truncate_back(int saved_errno, std::string &error) {
+  // A write cut short (a full disk) is taken back out, so that the file
+  // still ends with a whole segment rather than part of a packet.
+  if (::ftruncate(fd_, static_cast<off_t>(size_)) != 0 ||
+      ::lseek(fd_, static_cast<off_t>(size_), SEEK_SET) < 0) {
+    error = std::string("cannot append to the recording: ") + std::strerror(saved_errno) +
+            "; its last bytes are partial (cannot truncate: " + std::strerror(errno) + ")";
+    return false;
+  }
+  error = std::string("cannot append to the recording: ") + std::strerror(saved_errno);
+  return false;
+}
+
+bool AppendFile::append_from(int source_fd, uint64_t size, std::string &error) {
+  if (fd_ < 0) {
+    error = "recording file is not open";
+    return false;
+  }
+  loff_t in = 0;
+  bool kernel_copy = true;
+  std::vector<uint8_t> buffer;
+  while (static_cast<uint64_t>(in) < size) {
+    const auto left = static_cast<size_t>(size - static_cast<uint64_t>(in));
+    if (kernel_copy) {
+      const ssize_t n = ::copy_file_range(source_fd, &in, fd_, nullptr, left, 0);
+      if (n > 0) continue;
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EOPNOTSUPP || errno == EINVAL)) {
+        kernel_copy = false;  // another file system, or an old kernel
+        continue;
+      }
+      return truncate_back(n < 0 ? errno : EIO, error);
+    }
+    buffer.resize(64 * 1024);
+    const ssize_t n = ::pread(source_fd, buffer.data(), std::min(left, buffer.size()), in);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return truncate_back(n < 0 ? errno : EIO, error);
+    if (!write_all(fd_, buffer.data(), static_cast<size_t>(n))) return truncate_back(errno, error);
+    in += n;
+  }
+  size_ += size;
   return true;
 }
 
@@ -175,18 +222,7 @@ bool AppendFile::append(std::span<const uint8_t> data, std::string &error) {
     error = "recording file is not open";
     return false;
   }
-  if (!write_all(fd_, data.data(), data.size())) {
-    const int saved = errno;
-    // A write cut short (a full disk) is taken back out, so that the file
-    // still ends with a whole segment rather than part of a packet.
-    if (::ftruncate(fd_, static_cast<off_t>(size_)) != 0) {
-      error = std::string("cannot append to the recording: ") + std::strerror(saved) +
-              "; its last bytes are partial (cannot truncate: " + std::strerror(errno) + ")";
-      return false;
-    }
-    error = std::string("cannot append to the recording: ") + std::strerror(saved);
-    return false;
-  }
+  if (!write_all(fd_, data.data(), data.size())) return truncate_back(errno, error);
   size_ += data.size();
   return true;
 }
@@ -195,6 +231,55 @@ void AppendFile::close() {
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;
   size_ = 0;
+}
+
+PendingFile::~PendingFile() {
+  close();
+}
+
+void PendingFile::open(const std::string &path) {
+  close();
+  path_ = path;
+  size_ = 0;
+  committed_ = false;
+  error_.clear();
+  const std::string tmp = path + ".tmp";
+  // Readable too: a recording copies the segment from it.
+  fd_ = ::open(tmp.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd_ < 0) error_ = errno_text("cannot create", tmp);
+}
+
+void PendingFile::write(std::span<const uint8_t> data) {
+  if (fd_ < 0 || !error_.empty() || committed_) return;
+  if (!write_all(fd_, data.data(), data.size())) {
+    error_ = errno_text("cannot write", path_ + ".tmp");
+    return;
+  }
+  size_ += data.size();
+}
+
+bool PendingFile::commit(std::string &error) {
+  if (path_.empty()) {
+    error = "no file open";
+    return false;
+  }
+  if (error_.empty() && ::rename((path_ + ".tmp").c_str(), path_.c_str()) != 0) {
+    error_ = errno_text("cannot rename into", path_);
+  }
+  if (!error_.empty()) {
+    error = error_;
+    return false;
+  }
+  committed_ = true;
+  return true;
+}
+
+void PendingFile::close() {
+  if (fd_ >= 0) ::close(fd_);
+  if (!path_.empty() && !committed_) ::unlink((path_ + ".tmp").c_str());
+  fd_ = -1;
+  path_.clear();
+  committed_ = false;
 }
 
 }  // namespace lg::pack

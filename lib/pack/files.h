@@ -39,13 +39,52 @@ class AppendFile {
   // the file is truncated back to where it ended before, so nothing of
   // `data` stays in it.
   bool append(std::span<const uint8_t> data, std::string &error);
+  // The same for the first `size` bytes of the file open at `source_fd`,
+  // copied by the kernel where it can (copy_file_range).
+  bool append_from(int source_fd, uint64_t size, std::string &error);
   void close();
   bool is_open() const { return fd_ >= 0; }
   uint64_t size() const { return size_; }
 
  private:
+  bool truncate_back(int saved_errno, std::string &error);
+
   int fd_ = -1;
   uint64_t size_ = 0;
+};
+
+// A file written piece by piece as `path`.tmp and renamed to `path` once
+// complete, so that a reader sees all of it or nothing, without the whole
+// file ever being held in memory. A failed write is kept and reported by
+// commit(); later writes are skipped. Removed on destruction unless
+// committed.
+class PendingFile {
+ public:
+  PendingFile() = default;
+  ~PendingFile();
+  PendingFile(const PendingFile &) = delete;
+  PendingFile &operator=(const PendingFile &) = delete;
+
+  // Starts a new file (abandoning any other not committed).
+  void open(const std::string &path);
+  void write(std::span<const uint8_t> data);
+  // Puts the file in place. False with the first failure since open().
+  bool commit(std::string &error);
+  // Closes the file; removes it unless committed.
+  void close();
+
+  bool is_open() const { return !path_.empty(); }
+  const std::string &path() const { return path_; }
+  uint64_t size() const { return size_; }
+  // Open for reading until close(), after commit() too.
+  int fd() const { return fd_; }
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+  uint64_t size_ = 0;
+  bool committed_ = false;
+  std::string error_;
 };
 
 }  // namespace lg::pack

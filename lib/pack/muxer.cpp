@@ -7,10 +7,13 @@ extern "C" {
 
 #include <cstring>
 
+#include "pack/ts_payload.h"
+
 namespace lg::pack {
 
 namespace {
 
+// What libavformat gathers before handing output on: one write(2) per piece.
 constexpr int kIoBufferSize = 64 * 1024;
 constexpr AVRational kMicros{1, 1000000};
 
@@ -62,6 +65,8 @@ void release_buffer(void *opaque, uint8_t *) {
 
 }  // namespace
 
+Muxer::Muxer(Key, Format format) : format_(format) {}
+
 std::unique_ptr<Muxer> Muxer::create(Format format, const media::VideoParams &video,
                                      const media::AudioParams &audio, std::string &error) {
   auto m = std::make_unique<Muxer>(Key{}, format);
@@ -86,10 +91,20 @@ std::unique_ptr<Muxer> Muxer::create(Format format, const media::VideoParams &vi
   m->ctx_->pb = m->io_;
   // The packager owns the timeline: timestamps go out exactly as given.
   m->ctx_->avoid_negative_ts = AVFMT_AVOID_NEG_TS_DISABLED;
+  m->packet_ = av_packet_alloc();
+  if (!m->packet_) {
+    error = "out of memory";
+    return nullptr;
+  }
+  // MPEG-TS gets frames it can write as they are; the configuration records
+  // then stay out of libavformat, or it would convert the frames again.
+  if (format == Format::Ts) m->ts_payload_ = std::make_unique<TsPayload>(video, audio);
+  const bool video_converted = m->ts_payload_ && m->ts_payload_->has_video();
+  const bool audio_converted = m->ts_payload_ && m->ts_payload_->has_audio();
 
   if (const AVCodecID id = video_codec_id(video.codec); id != AV_CODEC_ID_NONE) {
     AVStream *st = avformat_new_stream(m->ctx_, nullptr);
-    if (!st || !set_extradata(st->codecpar, video.config)) {
+    if (!st || (!video_converted && !set_extradata(st->codecpar, video.config))) {
       error = "out of memory";
       return nullptr;
     }
@@ -102,7 +117,7 @@ std::unique_ptr<Muxer> Muxer::create(Format format, const media::VideoParams &vi
   }
   if (const AVCodecID id = audio_codec_id(audio.codec); id != AV_CODEC_ID_NONE) {
     AVStream *st = avformat_new_stream(m->ctx_, nullptr);
-    if (!st || !set_extradata(st->codecpar, audio.config)) {
+    if (!st || (!audio_converted && !set_extradata(st->codecpar, audio.config))) {
       error = "out of memory";
       return nullptr;
     }
@@ -142,6 +157,7 @@ std::unique_ptr<Muxer> Muxer::create(Format format, const media::VideoParams &vi
 }
 
 Muxer::~Muxer() {
+  av_packet_free(&packet_);
   if (ctx_) {
     ctx_->pb = nullptr;
     avformat_free_context(ctx_);
@@ -154,8 +170,20 @@ Muxer::~Muxer() {
 
 int Muxer::on_write(void *opaque, uint8_t *buf, int size) {
   auto *self = static_cast<Muxer *>(opaque);
-  self->out_.insert(self->out_.end(), buf, buf + size);
+  if (self->sink_) {
+    self->sink_(std::span<const uint8_t>(buf, static_cast<size_t>(size)));
+  } else {
+    self->out_.insert(self->out_.end(), buf, buf + size);
+  }
   return size;
+}
+
+void Muxer::set_sink(Sink sink) {
+  sink_ = std::move(sink);
+  if (sink_ && !out_.empty()) {
+    sink_(out_);
+    out_.clear();
+  }
 }
 
 void Muxer::begin_segment() {
@@ -164,34 +192,40 @@ void Muxer::begin_segment() {
 
 bool Muxer::write(const media::Frame &frame, int64_t dts_us, int64_t pts_us, int64_t duration_us,
                   std::string &error) {
-  const int index = frame.track == media::TrackType::Video ? video_index_ : audio_index_;
+  const bool is_video = frame.track == media::TrackType::Video;
+  const int index = is_video ? video_index_ : audio_index_;
   const auto data = frame.data();
   if (index < 0 || data.empty()) return true;  // a track this output does not carry
   AVStream *st = ctx_->streams[index];
 
-  AVPacket *pkt = av_packet_alloc();
-  if (!pkt) {
-    error = "out of memory";
-    return false;
+  AVPacket *pkt = packet_;
+  std::span<const uint8_t> converted;
+  if (ts_payload_ && (is_video ? ts_payload_->has_video() : ts_payload_->has_audio())) {
+    // Muxed before write() returns: the packet borrows the converted bytes.
+    const bool ok = is_video ? ts_payload_->video(data, frame.keyframe, converted, error)
+                             : ts_payload_->audio(data, converted, error);
+    if (!ok) return false;
+    pkt->data = const_cast<uint8_t *>(converted.data());
+    pkt->size = static_cast<int>(converted.size());
+  } else {
+    auto owner = std::make_unique<std::shared_ptr<const std::vector<uint8_t>>>(frame.buffer);
+    pkt->buf = av_buffer_create(const_cast<uint8_t *>(data.data()), static_cast<int>(data.size()),
+                                &release_buffer, owner.get(), AV_BUFFER_FLAG_READONLY);
+    if (!pkt->buf) {
+      error = "out of memory";
+      return false;
+    }
+    owner.release();  // now owned by pkt->buf
+    pkt->data = pkt->buf->data;
+    pkt->size = static_cast<int>(data.size());
   }
-  auto owner = std::make_unique<std::shared_ptr<const std::vector<uint8_t>>>(frame.buffer);
-  pkt->buf = av_buffer_create(const_cast<uint8_t *>(data.data()), static_cast<int>(data.size()),
-                              &release_buffer, owner.get(), AV_BUFFER_FLAG_READONLY);
-  if (!pkt->buf) {
-    av_packet_free(&pkt);
-    error = "out of memory";
-    return false;
-  }
-  owner.release();  // now owned by pkt->buf
-  pkt->data = pkt->buf->data;
-  pkt->size = static_cast<int>(data.size());
   pkt->stream_index = index;
   pkt->dts = av_rescale_q(dts_us, kMicros, st->time_base);
   pkt->pts = av_rescale_q(pts_us, kMicros, st->time_base);
   if (duration_us > 0) pkt->duration = av_rescale_q(duration_us, kMicros, st->time_base);
   if (frame.keyframe) pkt->flags |= AV_PKT_FLAG_KEY;
   const int rc = av_write_frame(ctx_, pkt);
-  av_packet_free(&pkt);
+  av_packet_unref(pkt);
   if (rc < 0) {
     error = "cannot mux a frame: " + av_error(rc);
     return false;

@@ -1,11 +1,14 @@
 // One stream's container writer: media::Frames in, MPEG-TS or fragmented-MP4
-// bytes out, through libavformat writing into memory. The packager cuts the
-// byte stream into segments: everything output before flush() belongs to the
-// segment that is ending.
+// bytes out, through libavformat, to a sink (the segment file being written)
+// or, without one, into memory. The packager cuts the byte stream into
+// segments: everything output before flush() belongs to the segment that is
+// ending.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -13,8 +16,11 @@
 
 struct AVFormatContext;
 struct AVIOContext;
+struct AVPacket;
 
 namespace lg::pack {
+
+class TsPayload;
 
 enum class Format { Ts, Fmp4 };
 
@@ -34,6 +40,11 @@ class Muxer {
   // fMP4: the initialisation segment (ftyp + moov). Empty for MPEG-TS.
   const std::vector<uint8_t> &init_segment() const { return init_; }
 
+  // Where output goes from now on, in pieces of up to the I/O buffer's size,
+  // starting with what is held for take(); a null sink: into memory.
+  using Sink = std::function<void(std::span<const uint8_t>)>;
+  void set_sink(Sink sink);
+
   // Marks the start of a segment: MPEG-TS repeats its PAT and PMT there so
   // that every segment decodes on its own.
   void begin_segment();
@@ -47,14 +58,14 @@ class Muxer {
   // Pushes out everything buffered (interleaving queues, partial PES,
   // the pending fragment), so output() holds every frame written so far.
   void flush();
-  // The bytes output since the last take().
+  // The bytes output into memory since the last take().
   std::vector<uint8_t> take();
 
  private:
   struct Key {};
 
  public:
-  Muxer(Key, Format format) : format_(format) {}
+  Muxer(Key, Format format);
 
  private:
   static int on_write(void *opaque, uint8_t *buf, int size);
@@ -62,6 +73,9 @@ class Muxer {
   Format format_;
   AVFormatContext *ctx_ = nullptr;
   AVIOContext *io_ = nullptr;
+  AVPacket *packet_ = nullptr;  // reused for every frame
+  std::unique_ptr<TsPayload> ts_payload_;
+  Sink sink_;
   int video_index_ = -1;
   int audio_index_ = -1;
   std::vector<uint8_t> out_;

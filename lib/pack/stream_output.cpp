@@ -254,6 +254,7 @@ void StreamOutput::frame(const media::Frame &frame, int64_t arrival_us, int64_t 
       if (jumped_) playlist_.mark_discontinuity();
       jumped_ = false;
       if ((new_params_ || !muxer_) && !open_muxer(events)) return;
+      open_segment_file();
       muxer_->begin_segment();
       segment_start_us_ = dts;
       segment_video_frames_ = 0;
@@ -288,21 +289,36 @@ int64_t StreamOutput::track_end_us(bool video) const {
   return last + (video ? frame_gap_us_ : audio_frame_us());
 }
 
+void StreamOutput::open_segment_file() {
+  const bool fmp4 = muxer_format_ == Format::Fmp4;
+  std::string error;
+  // A failure here shows as the file's, when the segment closes.
+  make_dirs(dir_, error);
+  segment_file_.open(
+      fmt::format("{}/{}{}", dir_, playlist_.next_sequence(), fmp4 ? ".m4s" : ".ts"));
+  // The segment goes to disk as libavformat fills its I/O buffer, never
+  // whole in memory.
+  muxer_->set_sink([this](std::span<const uint8_t> bytes) { segment_file_.write(bytes); });
+}
+
 void StreamOutput::close_segment(int64_t end_us, int64_t arrival_us, int64_t now_ms,
                                  std::vector<OutputEvent> &events) {
   in_segment_ = false;
   muxer_->flush();
-  std::vector<uint8_t> bytes = muxer_->take();
-  if (bytes.empty()) return;
+  const uint64_t size = segment_file_.size();
+  if (size == 0) {
+    segment_file_.close();
+    return;
+  }
   const int64_t duration_us = std::max<int64_t>(end_us - segment_start_us_, 1000);
   const bool fmp4 = muxer_format_ == Format::Fmp4;
-  const std::string uri = fmt::format("{}{}", playlist_.next_sequence(), fmp4 ? ".m4s" : ".ts");
-  const std::string path = dir_ + "/" + uri;
+  const std::string path = segment_file_.path();
+  const std::string uri = path.substr(dir_.size() + 1);
   std::string error;
-  if (!make_dirs(dir_, error) ||
-      (fmp4 && !init_written_ &&
+  if ((fmp4 && !init_written_ &&
        !write_atomically(dir_ + "/" + init_uri_, muxer_->init_segment(), error)) ||
-      !write_atomically(path, bytes, error)) {
+      !segment_file_.commit(error)) {
+    segment_file_.close();
     storage_error(path, error, events);
     playlist_.mark_discontinuity();  // the segment is missing from the timeline
     timeline_end_us_ = end_us;
@@ -320,11 +336,10 @@ void StreamOutput::close_segment(int64_t end_us, int64_t arrival_us, int64_t now
   s.uri = uri;
   s.map_uri = fmp4 ? init_uri_ : std::string();
   s.program_time_ms = wall_anchor_ms_ + segment_start_us_ / 1000;
-  s.bytes = bytes.size();
+  s.bytes = size;
   const uint64_t sequence = playlist_.append(std::move(s)).sequence;
-  summary_.peak_bps =
-      std::max<uint64_t>(summary_.peak_bps, bytes.size() * 8000000ULL / duration_us);
-  total_bytes_ += bytes.size();
+  summary_.peak_bps = std::max<uint64_t>(summary_.peak_bps, size * 8000000ULL / duration_us);
+  total_bytes_ += size;
   total_us_ += duration_us;
   summary_.average_bps = total_bytes_ * 8000000ULL / static_cast<uint64_t>(total_us_);
   if (summary_.has_video && segment_video_frames_ >= 2) {
@@ -346,17 +361,18 @@ void StreamOutput::close_segment(int64_t end_us, int64_t arrival_us, int64_t now
   e.path = path;
   e.sequence = sequence;
   e.duration_ms = duration_us / 1000;
-  e.bytes = bytes.size();
+  e.bytes = size;
   e.latency_us = core::steady_us() - arrival_us;
   events.push_back(std::move(e));
 
   if (recording_ && recorder_.active()) {
     std::vector<OutputEvent> rec;
-    recorder_.append(bytes, muxer_->init_segment(), duration_us, segment_new_file_, now_ms,
-                     muxer_format_, rec);
+    recorder_.append(segment_file_.fd(), size, muxer_->init_segment(), duration_us,
+                     segment_new_file_, now_ms, muxer_format_, rec);
     segment_new_file_ = false;
     adopt(rec, events);
   }
+  segment_file_.close();
 }
 
 void StreamOutput::write_playlists(std::vector<OutputEvent> &events) {

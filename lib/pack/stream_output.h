@@ -68,6 +68,7 @@ class StreamOutput {
 
  private:
   bool open_muxer(std::vector<OutputEvent> &events);
+  void open_segment_file();
   void close_segment(int64_t end_us, int64_t arrival_us, int64_t now_ms,
                      std::vector<OutputEvent> &events);
   void write_playlists(std::vector<OutputEvent> &events);
@@ -89,6 +90,8 @@ class StreamOutput {
   bool recording_ = true;
 
   MediaPlaylist playlist_;
+  // The segment being written; before the muxer, which writes into it.
+  PendingFile segment_file_;
   std::unique_ptr<Muxer> muxer_;
   Format muxer_format_ = Format::Ts;
   media::VideoParams video_;

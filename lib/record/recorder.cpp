@@ -27,7 +27,7 @@ std::string Recorder::begin(int64_t start_unix_ms) {
   return broadcast_;
 }
 
-void Recorder::append(std::span<const uint8_t> segment, const std::vector<uint8_t> &init,
+void Recorder::append(int segment_fd, uint64_t segment_size, const std::vector<uint8_t> &init,
                       int64_t duration_us, bool new_file, int64_t now_ms, pack::Format format,
                       std::vector<pack::OutputEvent> &events) {
   if (broadcast_.empty()) return;
@@ -58,7 +58,7 @@ void Recorder::append(std::span<const uint8_t> segment, const std::vector<uint8_
     file_path_ = path;
     file_duration_us_ = 0;
   }
-  if (!file_.append(segment, error)) {
+  if (!file_.append_from(segment_fd, segment_size, error)) {
     pack::OutputEvent e;
     e.type = pack::OutputEventType::StorageError;
     e.path = file_path_;

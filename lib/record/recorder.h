@@ -24,10 +24,11 @@ class Recorder {
   // Starts a broadcast folder named after `start_unix_ms` (UTC), made
   // unique. Returns its name.
   std::string begin(int64_t start_unix_ms);
-  // Appends one segment. `init` (fMP4) starts every file; `new_file` asks
-  // for a new file (codec parameters changed). Events (rotation, storage
-  // error) are appended to `events`.
-  void append(std::span<const uint8_t> segment, const std::vector<uint8_t> &init,
+  // Appends one segment: the first `segment_size` bytes of the file open at
+  // `segment_fd` (the segment as packaged for HLS). `init` (fMP4) starts
+  // every file; `new_file` asks for a new file (codec parameters changed).
+  // Events (rotation, storage error) are appended to `events`.
+  void append(int segment_fd, uint64_t segment_size, const std::vector<uint8_t> &init,
               int64_t duration_us, bool new_file, int64_t now_ms, pack::Format format,
               std::vector<pack::OutputEvent> &events);
   // Closes the current file: the broadcast is over (or recording stopped).

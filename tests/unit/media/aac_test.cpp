@@ -403,3 +403,57 @@ TEST_CASE("aac: make_audio_specific_config refuses what it cannot express", "[me
   CHECK(make_audio_specific_config(2, 48000, 0).empty());
   CHECK(make_audio_specific_config(2, 48000, 9).empty());
 }
+
+TEST_CASE("aac: make_adts_header writes the headers ffmpeg's ADTS muxer does", "[media][aac]") {
+  LG_REQUIRE_FFMPEG();
+  TempDir dir;
+  for (const auto &[rate, channels] : {std::pair{48000, 2}, std::pair{44100, 1}}) {
+    INFO(rate << " Hz, " << channels << " channels");
+    const std::string file = dir.file("adts" + std::to_string(rate) + ".aac");
+    REQUIRE(ffmpeg("-f lavfi -i sine=r=" + std::to_string(rate) + " -t 0.3 -ac " +
+                   std::to_string(channels) + " -c:a aac -f adts '" + file + "'"));
+    const auto flv = encode_aac_flv(dir, "cfg" + std::to_string(rate), rate, channels);
+    AacConfig config;
+    std::string error;
+    REQUIRE(parse_audio_specific_config(flv.asc, config, error));
+    const auto stream = read_file(file);
+    int frames = 0;
+    for (size_t pos = 0; pos < stream.size();) {
+      AdtsHeader h;
+      REQUIRE(parse_adts_header(std::span(stream).subspan(pos), h, error));
+      uint8_t made[7];
+      REQUIRE(make_adts_header(config, h.frame_length - 7, made, error));
+      CHECK(std::vector<uint8_t>(made, made + 7) ==
+            std::vector<uint8_t>(stream.begin() + static_cast<ptrdiff_t>(pos),
+                                 stream.begin() + static_cast<ptrdiff_t>(pos) + 7));
+      pos += h.frame_length;
+      ++frames;
+    }
+    CHECK(frames > 10);
+  }
+}
+
+TEST_CASE("aac: make_adts_header refuses what ADTS cannot carry", "[media][aac]") {
+  AacConfig lc;
+  lc.object_type = lc.base_object_type = 2;
+  lc.sample_rate = lc.core_sample_rate = 48000;
+  lc.channel_config = lc.channels = 2;
+  uint8_t header[7];
+  std::string error;
+  CHECK(make_adts_header(lc, 8184, header, error));
+  auto refused = [&](AacConfig c, size_t size, const std::string &why) {
+    INFO(why);
+    CHECK_FALSE(make_adts_header(c, size, header, error));
+    CHECK(error.find(why) != std::string::npos);
+  };
+  refused(lc, 8185, "too long for ADTS");
+  AacConfig ld = lc;
+  ld.object_type = ld.base_object_type = 23;
+  refused(ld, 100, "object type 23");
+  AacConfig pce = lc;
+  pce.channel_config = 0;
+  refused(pce, 100, "channel configuration 0");
+  AacConfig odd_rate = lc;
+  odd_rate.core_sample_rate = 50000;
+  refused(odd_rate, 100, "no index for 50000 Hz");
+}
