@@ -20,6 +20,7 @@ can be seen to be small.
 usage: bench/ingest.py [--build build] [--publishers 20,100] [--seconds 30] [--runs 1]
 """
 import argparse
+import http.client
 import json
 import os
 import shutil
@@ -32,7 +33,7 @@ import tempfile
 import threading
 import time
 
-from common import cpu_seconds, make_source
+from common import cpu_seconds, make_source, thread_cpu_seconds
 
 SEGMENT_S = 2
 PLAYLIST_SEGMENTS = 6
@@ -54,41 +55,95 @@ def free_port():
         return s.getsockname()[1]
 
 
+def server_binary(build):
+    return os.path.join(build, "examples/server/livegate-server")
+
+
+def listening_event(proc):
+    """Reads livegate-server's events up to "listening" and returns it."""
+    while True:
+        line = proc.stdout.readline()
+        if not line:
+            raise RuntimeError("livegate-server exited")
+        ev = json.loads(line)
+        if ev.get("event") == "listening":
+            return ev
+
+
+def create_entries(binary, data, n):
+    """n entries in the store in `data`, DVR and recording off; returns their
+    JSON objects (entryId, token, ...). They are made through the admin API
+    of a server started on the store for the purpose: one `entry create`
+    process each takes tens of milliseconds, minutes for a thousand. (That
+    server makes a first entry of its own in an empty store, unused here.)"""
+    os.makedirs(data, exist_ok=True)
+    proc = subprocess.Popen(
+        [binary, "--data-dir", data, "--rtmp-port", "0", "--rtmps-port", "off",
+         "--srt-port", "off", "--http-port", "0", "--http-address", "127.0.0.1",
+         "--log-level", "warn"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        ev = listening_event(proc)
+        with open(ev["adminKeyFile"]) as f:
+            key = f.read().strip()
+        conn = http.client.HTTPConnection("127.0.0.1", ev["http"], timeout=30)
+        headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+
+        def call(method, path, body):
+            conn.request(method, path, json.dumps(body), headers)
+            reply = conn.getresponse()
+            text = reply.read()
+            if reply.status >= 300:
+                raise RuntimeError(f"{method} {path}: {reply.status} {text!r}")
+            return json.loads(text)
+
+        entries = []
+        for _ in range(n):
+            e = call("POST", "/api/v1/entries", {})
+            call("PUT", f"/api/v1/entries/{e['entryId']}/outputs",
+                 {"dvr": False, "recording": False})
+            entries.append(e)
+        conn.close()
+        return entries
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+
+
 class Livegate:
     name = "livegate-server"
 
-    def __init__(self, build, work, n):
-        self.binary = os.path.join(build, "examples/server/livegate-server")
+    def __init__(self, build, work, n, idle=0, timeout_ms=None, store=None):
+        """n publishers, each to an entry of its own. idle: further connections
+        to make room for; timeout_ms: the handshake and idle timeouts, when the
+        defaults are too short for a test; store: a (data dir, entries) pair
+        from create_entries, copied so that each start is a fresh server
+        without making the entries again."""
+        self.binary = server_binary(build)
         self.data = os.path.join(work, "lg")
         self.n = n
+        self.idle = idle
+        self.timeout_ms = timeout_ms
+        self.store = store
 
     def start(self):
-        os.makedirs(self.data)
-        targets = []
-        for _ in range(self.n):
-            e = json.loads(subprocess.run(
-                [self.binary, "entry", "create", "--data-dir", self.data, "--json"],
-                check=True, capture_output=True, text=True).stdout)
-            subprocess.run([self.binary, "entry", "set-outputs", e["entryId"], "--data-dir",
-                            self.data, "--dvr", "off", "--recording", "off"],
-                           check=True, capture_output=True)
-            targets.append(e)
+        if self.store:
+            shutil.copytree(self.store[0], self.data)
+            targets = self.store[1][:self.n]
+        else:
+            targets = create_entries(self.binary, self.data, self.n)
+        limits = ["--max-connections", str(self.n + self.idle + 64),
+                  "--max-connections-per-address", "0", "--max-auth-failures-per-minute", "0"]
+        if self.timeout_ms:
+            limits += ["--handshake-timeout-ms", str(self.timeout_ms),
+                       "--idle-timeout-ms", str(self.timeout_ms)]
         self.proc = subprocess.Popen(
             [self.binary, "--data-dir", self.data, "--rtmp-port", "0", "--rtmps-port", "off",
              "--srt-port", "off", "--http-port", "off", "--log-level", "warn",
              "--no-vod-on-stop", "--segment-target-ms", str(SEGMENT_S * 1000),
-             "--live-segments", str(PLAYLIST_SEGMENTS),
-             "--max-connections", str(self.n + 64), "--max-connections-per-address", "0",
-             "--max-auth-failures-per-minute", "0"],
+             "--live-segments", str(PLAYLIST_SEGMENTS)] + limits,
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        port = None
-        while port is None:
-            line = self.proc.stdout.readline()
-            if not line:
-                raise RuntimeError("livegate-server exited")
-            ev = json.loads(line)
-            if ev.get("event") == "listening":
-                port = ev["rtmp"]
+        self.port = port = listening_event(self.proc)["rtmp"]
         # Its events must be read as they come: a full pipe would block the
         # server's event output, and with it the server.
         self.events = []
@@ -128,25 +183,36 @@ class Livegate:
 class NginxRtmp:
     name = "nginx-rtmp"
 
-    def __init__(self, work, n):
+    def __init__(self, work, n, idle=0, timeout_s=None):
+        """n publishers; idle: further connections to make room for (worker
+        connections and open files); timeout_s: the RTMP server's timeout for
+        a silent connection (nginx-rtmp's default is 60 s)."""
         self.dir = os.path.join(work, "nginx")
         self.n = n
+        self.idle = idle
+        self.timeout_s = timeout_s
 
     def start(self):
         os.makedirs(os.path.join(self.dir, "hls"))
         self.port = free_port()
         conf = os.path.join(self.dir, "nginx.conf")
+        connections = self.n + self.idle + 256
+        # Each connection is a descriptor, and HLS files want a few more.
+        nofile = f"worker_rlimit_nofile {connections + 256};" if self.idle else ""
+        timeout = f"timeout {self.timeout_s}s;" if self.timeout_s else ""
         with open(conf, "w") as f:
             f.write(f"""
 load_module /usr/lib/nginx/modules/ngx_rtmp_module.so;
 daemon off;
 worker_processes 1;
+{nofile}
 pid {self.dir}/nginx.pid;
 error_log {self.dir}/error.log warn;
-events {{ worker_connections {self.n + 256}; }}
+events {{ worker_connections {connections}; }}
 rtmp {{
   server {{
     listen 127.0.0.1:{self.port};
+    {timeout}
     chunk_size 4096;
     application live {{
       live on;
@@ -197,6 +263,7 @@ def run_one(server, loadgen, src, seconds):
         idle_rss = rss_kib(pids)
         cpu_before = cpu_seconds(*pids)
         peak = idle_rss
+        started = time.monotonic()
         lg = subprocess.Popen([loadgen, "--flv", src, "--seconds", str(seconds),
                                "--ramp-ms", "2000"] + server.loadgen_args(),
                               stdout=subprocess.PIPE, text=True)
@@ -205,7 +272,9 @@ def run_one(server, loadgen, src, seconds):
             time.sleep(0.25)
         result = json.loads(lg.stdout.read())
         cpu = cpu_seconds(*pids) - cpu_before
+        result["wall"] = time.monotonic() - started
         hwm = rss_kib(pids, "VmHWM")
+        result["thread_cpu"] = thread_cpu_seconds(*pids)
         server.collect()
         result.update(cpu=cpu, idle_rss_kib=idle_rss, peak_rss_kib=max(peak, hwm))
         return result
