@@ -5,14 +5,21 @@ import subprocess
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
+def _stat_seconds(path):
+    with open(path) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
 def cpu_seconds(*pids):
     """User + system CPU seconds of the processes, from /proc."""
-    total = 0.0
-    for pid in pids:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        total += (int(fields[11]) + int(fields[12])) / TICKS
-    return total
+    return sum(_stat_seconds(f"/proc/{pid}/stat") for pid in pids)
+
+
+def thread_cpu_seconds(*pids):
+    """User + system CPU seconds of each thread of the processes, from /proc."""
+    return [_stat_seconds(f"/proc/{pid}/task/{tid}/stat")
+            for pid in pids for tid in os.listdir(f"/proc/{pid}/task")]
 
 
 def make_source(path, seconds):

@@ -20,6 +20,8 @@ can be seen to be small.
 usage: bench/ingest.py [--build build] [--publishers 20,100] [--seconds 30] [--runs 1]
 """
 import argparse
+import glob
+import http.client
 import json
 import os
 import shutil
@@ -32,7 +34,7 @@ import tempfile
 import threading
 import time
 
-from common import cpu_seconds, make_source
+from common import cpu_seconds, make_source, thread_cpu_seconds
 
 SEGMENT_S = 2
 PLAYLIST_SEGMENTS = 6
@@ -54,48 +56,109 @@ def free_port():
         return s.getsockname()[1]
 
 
+def has_segment(playlist):
+    try:
+        with open(playlist) as f:
+            return "#EXTINF" in f.read()
+    except OSError:
+        return False
+
+
+def server_binary(build):
+    return os.path.join(build, "examples/server/livegate-server")
+
+
+def listening_event(proc):
+    """Reads livegate-server's events up to "listening" and returns it."""
+    while True:
+        line = proc.stdout.readline()
+        if not line:
+            raise RuntimeError("livegate-server exited")
+        ev = json.loads(line)
+        if ev.get("event") == "listening":
+            return ev
+
+
+def create_entries(binary, data, n):
+    """n entries in the store in `data`, DVR and recording off; returns their
+    JSON objects (entryId, token, ...). They are made through the admin API
+    of a server started on the store for the purpose: one `entry create`
+    process each takes tens of milliseconds, minutes for a thousand. (That
+    server makes a first entry of its own in an empty store, unused here.
+    Its SRT listener is on so that the entries' JSON has their stream ids.)"""
+    os.makedirs(data, exist_ok=True)
+    proc = subprocess.Popen(
+        [binary, "--data-dir", data, "--rtmp-port", "0", "--rtmps-port", "off",
+         "--srt-port", "0", "--srt-address", "127.0.0.1", "--http-port", "0", "--http-address", "127.0.0.1",
+         "--log-level", "warn"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        ev = listening_event(proc)
+        with open(ev["adminKeyFile"]) as f:
+            key = f.read().strip()
+        conn = http.client.HTTPConnection("127.0.0.1", ev["http"], timeout=30)
+        headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+
+        def call(method, path, body):
+            conn.request(method, path, json.dumps(body), headers)
+            reply = conn.getresponse()
+            text = reply.read()
+            if reply.status >= 300:
+                raise RuntimeError(f"{method} {path}: {reply.status} {text!r}")
+            return json.loads(text)
+
+        entries = []
+        for _ in range(n):
+            e = call("POST", "/api/v1/entries", {})
+            call("PUT", f"/api/v1/entries/{e['entryId']}/outputs",
+                 {"dvr": False, "recording": False})
+            entries.append(e)
+        conn.close()
+        return entries
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+
+
 class Livegate:
     name = "livegate-server"
     # Which listeners this run opens ("0": an ephemeral port).
     protocol_flags = ["--rtmp-port", "0", "--rtmps-port", "off", "--srt-port", "off"]
 
-    def __init__(self, build, work, n):
-        self.binary = os.path.join(build, "examples/server/livegate-server")
+    def __init__(self, build, work, n, idle=0, timeout_ms=None, store=None):
+        """n publishers, each to an entry of its own. idle: further connections
+        to make room for; timeout_ms: the handshake and idle timeouts, when the
+        defaults are too short for a test; store: a (data dir, entries) pair
+        from create_entries, copied so that each start is a fresh server
+        without making the entries again."""
+        self.binary = server_binary(build)
         self.data = os.path.join(work, "lg")
         self.n = n
+        self.idle = idle
+        self.timeout_ms = timeout_ms
+        self.store = store
 
     def create_entries(self):
-        """One HLS-only entry per publisher; their `entry create` JSON."""
-        os.makedirs(self.data)
-        entries = []
-        for _ in range(self.n):
-            e = json.loads(subprocess.run(
-                [self.binary, "entry", "create", "--data-dir", self.data, "--json"],
-                check=True, capture_output=True, text=True).stdout)
-            subprocess.run([self.binary, "entry", "set-outputs", e["entryId"], "--data-dir",
-                            self.data, "--dvr", "off", "--recording", "off"],
-                           check=True, capture_output=True)
-            entries.append(e)
-        return entries
+        """One HLS-only entry per publisher; their JSON (entryId, token, ...)."""
+        if self.store:
+            shutil.copytree(self.store[0], self.data)
+            return self.store[1][:self.n]
+        return create_entries(self.binary, self.data, self.n)
 
     def launch(self):
         """Starts the server; returns its "listening" event."""
+        limits = ["--max-connections", str(self.n + self.idle + 64),
+                  "--max-connections-per-address", "0", "--max-auth-failures-per-minute", "0"]
+        if self.timeout_ms:
+            limits += ["--handshake-timeout-ms", str(self.timeout_ms),
+                       "--idle-timeout-ms", str(self.timeout_ms)]
         self.proc = subprocess.Popen(
             [self.binary, "--data-dir", self.data] + self.protocol_flags +
             ["--http-port", "off", "--log-level", "warn",
              "--no-vod-on-stop", "--segment-target-ms", str(SEGMENT_S * 1000),
-             "--live-segments", str(PLAYLIST_SEGMENTS),
-             "--max-connections", str(self.n + 64), "--max-connections-per-address", "0",
-             "--max-auth-failures-per-minute", "0"],
+             "--live-segments", str(PLAYLIST_SEGMENTS)] + limits,
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        listening = None
-        while listening is None:
-            line = self.proc.stdout.readline()
-            if not line:
-                raise RuntimeError("livegate-server exited")
-            ev = json.loads(line)
-            if ev.get("event") == "listening":
-                listening = ev
+        listening = listening_event(self.proc)
         # Its events must be read as they come: a full pipe would block the
         # server's event output, and with it the server.
         self.events = []
@@ -106,7 +169,7 @@ class Livegate:
 
     def start(self):
         entries = self.create_entries()
-        port = self.launch()["rtmp"]
+        self.port = port = self.launch()["rtmp"]
         self.targets_file = os.path.join(self.data, "targets.txt")
         with open(self.targets_file, "w") as f:
             for e in entries:
@@ -115,6 +178,12 @@ class Livegate:
 
     def loadgen_args(self):
         return ["--targets", self.targets_file]
+
+    def hls_streams(self):
+        """How many streams have a live playlist that lists a segment."""
+        return sum(1 for path in glob.glob(os.path.join(self.data, "media", "*", "hls", "*",
+                                                        "live.m3u8"))
+                   if has_segment(path))
 
     def _read_events(self):
         for line in self.proc.stdout:
@@ -140,25 +209,41 @@ class Livegate:
 class NginxRtmp:
     name = "nginx-rtmp"
 
-    def __init__(self, work, n):
+    def __init__(self, work, n, idle=0, timeout_s=None):
+        """n publishers; idle: further connections to make room for (worker
+        connections and open files); timeout_s: the RTMP server's timeout for
+        a silent connection (nginx-rtmp's default is 60 s)."""
         self.dir = os.path.join(work, "nginx")
         self.n = n
+        self.idle = idle
+        self.timeout_s = timeout_s
 
     def start(self):
         os.makedirs(os.path.join(self.dir, "hls"))
+        # Started as root, nginx runs its worker as nobody, which cannot
+        # reach a private temporary folder: it would write no HLS at all and
+        # only say so in its error log.
+        user = "user root;" if os.geteuid() == 0 else ""
         self.port = free_port()
         conf = os.path.join(self.dir, "nginx.conf")
+        connections = self.n + self.idle + 256
+        # Each connection is a descriptor, and HLS files want a few more.
+        nofile = f"worker_rlimit_nofile {connections + 256};" if self.idle else ""
+        timeout = f"timeout {self.timeout_s}s;" if self.timeout_s else ""
         with open(conf, "w") as f:
             f.write(f"""
 load_module /usr/lib/nginx/modules/ngx_rtmp_module.so;
 daemon off;
+{user}
 worker_processes 1;
+{nofile}
 pid {self.dir}/nginx.pid;
 error_log {self.dir}/error.log warn;
-events {{ worker_connections {self.n + 256}; }}
+events {{ worker_connections {connections}; }}
 rtmp {{
   server {{
     listen 127.0.0.1:{self.port};
+    {timeout}
     chunk_size 4096;
     application live {{
       live on;
@@ -187,6 +272,10 @@ rtmp {{
         return ["--url", f"rtmp://127.0.0.1:{self.port}/live", "--keys", "s{i}",
                 "-n", str(self.n)]
 
+    def hls_streams(self):
+        return sum(1 for path in glob.glob(os.path.join(self.dir, "hls", "*.m3u8"))
+                   if has_segment(path))
+
     def collect(self):
         self.proc.send_signal(signal.SIGQUIT)
         try:
@@ -209,6 +298,7 @@ def run_one(server, loadgen, src, seconds, source_flag="--flv"):
         idle_rss = rss_kib(pids)
         cpu_before = cpu_seconds(*pids)
         peak = idle_rss
+        started = time.monotonic()
         lg = subprocess.Popen([loadgen, source_flag, src, "--seconds", str(seconds),
                                "--ramp-ms", "2000"] + server.loadgen_args(),
                               stdout=subprocess.PIPE, text=True)
@@ -217,7 +307,12 @@ def run_one(server, loadgen, src, seconds, source_flag="--flv"):
             time.sleep(0.25)
         result = json.loads(lg.stdout.read())
         cpu = cpu_seconds(*pids) - cpu_before
+        result["wall"] = time.monotonic() - started
         hwm = rss_kib(pids, "VmHWM")
+        result["thread_cpu"] = thread_cpu_seconds(*pids)
+        # Before the stop, which may take live playlists away: equal work
+        # means every stream packaged on both sides.
+        result["hls_streams"] = server.hls_streams()
         server.collect()
         result.update(cpu=cpu, idle_rss_kib=idle_rss, peak_rss_kib=max(peak, hwm))
         return result
@@ -275,13 +370,14 @@ def main():
 def print_table(rows, args):
     print(f"\nPassthrough + HLS, {args.seconds} s per run, median of {args.runs} run(s), "
           f"{SEGMENT_S} s segments, {PLAYLIST_SEGMENTS}-segment playlists\n")
-    print("| publishers | server | accepted / kept | worst behind (ms) | CPU s per GB | "
+    print("| publishers | server | accepted / kept | streams in HLS | worst behind (ms) | "
+          "CPU s per GB | "
           "peak RSS (MiB) | RSS per stream (KiB) | playlist latency p50 / max (ms) | "
           "loadgen CPU s | CPU/GB vs nginx |")
-    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for n, results in rows:
         for name, f in summarize(n, results, "nginx-rtmp", "accepted").items():
-            print(f"| {n} | {name} | {f['started']} / {f['kept']} | {f['behind']} | "
+            print(f"| {n} | {name} | {f['started']} / {f['kept']} | {f['hls']} | {f['behind']} | "
                   f"{f['per_gb']} | {f['peak']} | {f['per_stream']} | {f['latency']} | "
                   f"{f['loadgen_cpu']} | {f['ratio']} |")
 
@@ -298,6 +394,7 @@ def summarize(n, results, peer, started_key):
         lat = [x / 1000 for r in rs for x in r["latencies"]]
         out[name] = {
             "started": min(r[started_key] for r in rs),
+            "hls": min(r["hls_streams"] for r in rs),
             "kept": min(r[started_key] - r["dropped"] for r in rs),
             "behind": max(r["maxBehindMs"] for r in rs),
             "per_gb": f"{per_gb[name]:.2f}",
