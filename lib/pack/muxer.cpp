@@ -88,6 +88,10 @@ std::unique_ptr<Muxer> Muxer::create(Format format, const media::VideoParams &vi
     return nullptr;
   }
   m->io_->seekable = 0;
+  // The MPEG-TS muxer marks a flush point after every PES packet, and
+  // libavio flushes there once it holds min_packet_size bytes: left at 0,
+  // that is one write(2) per frame.
+  m->io_->min_packet_size = kIoBufferSize;
   m->ctx_->pb = m->io_;
   // The packager owns the timeline: timestamps go out exactly as given.
   m->ctx_->avoid_negative_ts = AVFMT_AVOID_NEG_TS_DISABLED;
