@@ -15,6 +15,9 @@ namespace {
 
 constexpr size_t kFrameOverhead = 160;  // a queued job's own size, roughly
 constexpr size_t kMaxPendingClips = 64;
+// How long frames wait for the output thread's next turn at most: a
+// playlist is late by as much, next to segments of seconds.
+constexpr auto kGather = std::chrono::milliseconds(10);
 
 // A stream name or broadcast as a single, safe path component.
 bool is_path_component(const std::string &s) {
@@ -72,14 +75,21 @@ void Packager::stop() {
   if (clipper_.joinable()) clipper_.join();
 }
 
-void Packager::push(Job job, size_t bytes) {
+void Packager::push(Job job, size_t bytes, bool urgent) {
+  bool wake = false;
   {
     std::lock_guard lock(mutex_);
     if (stopping_) return;
     jobs_.emplace_back(std::move(job), bytes);
     queued_bytes_ += bytes;
+    if (urgent || queued_bytes_ > config_.queue_bytes / 4) {
+      urgent_ = true;
+      wake = true;
+    }
+    wake = wake || idle_;
+    if (wake) idle_ = false;
   }
-  wake_.notify_one();
+  if (wake) wake_.notify_one();
 }
 
 void Packager::on_output_start(const failover::Output &out) {
@@ -87,14 +97,14 @@ void Packager::on_output_start(const failover::Output &out) {
   s.key = key_of(out.entry_id, out.stream_name);
   s.has_video = out.video.codec != media::Codec::Unknown;
   sessions_[out.id] = s;
-  push(StartJob{out.entry_id, out.stream_name, out.video, out.audio}, kFrameOverhead);
+  push(StartJob{out.entry_id, out.stream_name, out.video, out.audio}, kFrameOverhead, true);
 }
 
 void Packager::on_output_params(const failover::Output &out) {
   auto it = sessions_.find(out.id);
   if (it == sessions_.end()) return;
   it->second.has_video = out.video.codec != media::Codec::Unknown;
-  push(ParamsJob{it->second.key, out.video, out.audio}, kFrameOverhead);
+  push(ParamsJob{it->second.key, out.video, out.audio}, kFrameOverhead, true);
 }
 
 void Packager::on_output_frame(const failover::Output &out, const media::Frame &frame) {
@@ -122,19 +132,19 @@ void Packager::on_output_frame(const failover::Output &out, const media::Frame &
     ++dropped_total_;
     return;
   }
-  push(FrameJob{s.key, frame, core::steady_us()}, bytes);
+  push(FrameJob{s.key, frame, core::steady_us()}, bytes, false);
 }
 
 void Packager::on_output_stop(const failover::Output &out) {
   auto it = sessions_.find(out.id);
   if (it == sessions_.end()) return;
-  push(StopJob{it->second.key}, kFrameOverhead);
+  push(StopJob{it->second.key}, kFrameOverhead, true);
   sessions_.erase(it);
 }
 
 lg_status Packager::set_outputs(const std::string &entry_id, bool dvr, bool recording) {
   const lg_status rc = store_.set_outputs(entry_id, dvr, recording);
-  if (rc == LG_OK) push(OutputsJob{entry_id, dvr, recording}, kFrameOverhead);
+  if (rc == LG_OK) push(OutputsJob{entry_id, dvr, recording}, kFrameOverhead, true);
   return rc;
 }
 
@@ -385,7 +395,18 @@ void Packager::run() {
     bool stopping;
     {
       std::unique_lock lock(mutex_);
-      wake_.wait_for(lock, std::chrono::seconds(1), [&] { return stopping_ || !jobs_.empty(); });
+      if (jobs_.empty() && !stopping_) {
+        // Nothing came while the last batch was gathered: sleep until a
+        // push wakes the thread (or the next tick is due).
+        idle_ = true;
+        wake_.wait_for(lock, std::chrono::seconds(1), [&] { return stopping_ || !jobs_.empty(); });
+        idle_ = false;
+      }
+      // Frames of every stream that arrive within the next few
+      // milliseconds come along: a wake-up per batch instead of one per
+      // frame, which under load costs more than the muxing.
+      wake_.wait_for(lock, kGather, [&] { return stopping_ || urgent_; });
+      urgent_ = false;
       batch.swap(jobs_);
       stopping = stopping_;
     }

@@ -111,7 +111,9 @@ class Packager {
   };
 
   static std::string key_of(const std::string &entry, const std::string &stream);
-  void push(Job job, size_t bytes);
+  // Frames wait for the output thread's next turn; other jobs (`urgent`)
+  // wake it at once.
+  void push(Job job, size_t bytes, bool urgent);
   void run();
   void run_clips();
   void handle(Job &job, int64_t now_ms);
@@ -135,6 +137,8 @@ class Packager {
   std::deque<std::pair<Job, size_t>> jobs_;
   size_t queued_bytes_ = 0;
   bool stopping_ = false;
+  bool idle_ = false;    // the output thread waits to be woken
+  bool urgent_ = false;  // a job that should not wait for the gathering
 
   // Output thread only.
   std::map<std::string, std::unique_ptr<StreamOutput>> outputs_;
