@@ -1,4 +1,5 @@
 """What the benchmark scripts share: the test source and process CPU time."""
+import json
 import os
 import subprocess
 
@@ -33,3 +34,19 @@ def make_source(path, seconds):
          "-b:v", "3M", "-maxrate", "3M", "-bufsize", "6M", "-g", "60",
          "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "128k", "-shortest", path],
         check=True)
+
+
+def add_summary_option(ap):
+    ap.add_argument("--summary", metavar="FILE",
+                    help="append the headline figures to FILE, one JSON object per line "
+                         "(bench/run.py gathers them into one table)")
+
+
+def summary(args, scenario, measure, livegate, peer, peer_value, ratio, target=""):
+    """One headline figure: LiveGate's, the peer's, and their ratio, as text."""
+    if not getattr(args, "summary", None):
+        return
+    with open(args.summary, "a") as f:
+        f.write(json.dumps({"scenario": scenario, "measure": measure, "livegate": livegate,
+                            "peer": peer, "peerValue": peer_value, "ratio": ratio,
+                            "target": target}) + "\n")

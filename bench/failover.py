@@ -79,6 +79,8 @@ import tempfile
 import threading
 import time
 
+from common import add_summary_option, summary
+
 FPS = 30
 FRAME_MS = 1000 / FPS
 RECONNECT_WINDOW_MS = 3000  # long enough for the restart to come back
@@ -490,6 +492,7 @@ def main():
     ap.add_argument("--seed", type=int, default=None, help="for the fault times (printed)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directories")
     ap.add_argument("--quick", action="store_true", help="2 drills per scenario")
+    add_summary_option(ap)
     args = ap.parse_args()
     if args.quick:
         args.drills = 2
@@ -559,6 +562,10 @@ def main():
                 peer_obs = [r["observed"] for r in results[PEER[kind]]
                             if r["observed"] is not None]
                 ratio = f"{med(obs) / med(peer_obs):.2f}x" if obs and peer_obs else "-"
+                summary(args, f"Failover, {kind} ({len(rs)} drills)",
+                        "output gap seen by a viewer, median ms", fmt(med(obs) if obs else None),
+                        "the encoder restarted, no backup",
+                        fmt(med(peer_obs) if peer_obs else None), ratio)
                 lost = str(lost)
             else:
                 aligned, within, ratio, lost = "-", "-", "(peer)", f"~{lost}"

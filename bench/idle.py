@@ -33,7 +33,7 @@ import sys
 import tempfile
 import time
 
-from common import make_source
+from common import add_summary_option, make_source, summary
 from ingest import Livegate, NginxRtmp, rss_kib
 
 # At most two batches wait in the accept queue: well under the backlog of 511.
@@ -120,6 +120,7 @@ def main():
                     help="the publisher's run; the measurement must end within it")
     ap.add_argument("--runs", type=int, default=1)
     ap.add_argument("--smoke", action="store_true", help="2,000 connections, 8 s runs")
+    add_summary_option(ap)
     args = ap.parse_args()
     if args.smoke:
         args.connections, args.seconds = 2000, 8
@@ -180,6 +181,10 @@ def print_table(results, args):
         verdict = "met" if lg <= TARGET_KIB else "NOT met"
         print(f"\nLiveGate target <= {TARGET_KIB} KiB per idle connection: {verdict} "
               f"({lg:.1f} KiB)")
+        ng = per_conn.get("nginx-rtmp")
+        summary(args, f"Idle connections ({n:,} + 1 publisher)", "RSS per idle connection, KiB",
+                f"{lg:.1f}", "nginx-rtmp", f"{ng:.1f}" if ng else "-",
+                f"{lg / ng:.2f}x" if ng else "-", f"≤ {TARGET_KIB}")
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ import sys
 import tempfile
 import time
 
-from common import make_source
+from common import add_summary_option, make_source, summary
 from ingest import Livegate, NginxRtmp, create_entries, run_one, server_binary
 
 STEPS = "100,200,300,400,600,800,1000,1200,1500,2000"
@@ -116,6 +116,7 @@ def main():
     ap.add_argument("--retries", type=int, default=1,
                     help="further runs of a failing step before it counts")
     ap.add_argument("--smoke", action="store_true", help="steps 50,100 of 8 s")
+    add_summary_option(ap)
     args = ap.parse_args()
     if args.smoke:
         args.steps, args.seconds = "50,100", 8
@@ -164,8 +165,12 @@ def print_table(results, args):
         top = "" if not rows[-1][1]["passed"] else " (every step passed: the knee is higher)"
         print(f"- knee of {name}: {knees[name]} publishers{top}")
     if knees.get("nginx-rtmp"):
-        print(f"- livegate-server / nginx-rtmp: "
-              f"{knees['livegate-server'] / knees['nginx-rtmp']:.2f}x")
+        ratio = f"{knees['livegate-server'] / knees['nginx-rtmp']:.2f}x"
+        print(f"- livegate-server / nginx-rtmp: {ratio}")
+        at_least = {name: "≥ " if rows[-1][1]["passed"] else "" for name, rows in results}
+        summary(args, "Max publishers (3 Mbit/s, HLS)", "knee: publishers kept in real time",
+                f"{at_least['livegate-server']}{knees['livegate-server']}", "nginx-rtmp",
+                f"{at_least['nginx-rtmp']}{knees['nginx-rtmp']}", ratio, "above nginx-rtmp's")
 
 
 if __name__ == "__main__":

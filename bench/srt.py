@@ -34,7 +34,7 @@ import sys
 import tempfile
 import time
 
-from common import make_source
+from common import add_summary_option, make_source, summary
 from ingest import (PLAYLIST_SEGMENTS, SEGMENT_S, Livegate, arg_parser, free_port, run_all,
                     summarize)
 
@@ -138,6 +138,7 @@ def finish(server, result):
 def main():
     ap = arg_parser()
     ap.add_argument("--smoke", action="store_true", help="10 publishers for 10 s, one run")
+    add_summary_option(ap)
     args = ap.parse_args()
     if args.smoke:
         args.publishers, args.seconds, args.runs = "10", 10, 1
@@ -165,7 +166,12 @@ def print_table(rows, args):
           "playlist latency p50 / max (ms) | loadgen CPU s | CPU/GB vs " + PEER + " |")
     print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for n, results in rows:
-        for name, f in summarize(n, results, PEER, "connected").items():
+        figures = summarize(n, results, PEER, "connected")
+        if PEER in figures:
+            summary(args, f"SRT, {n} publishers", "CPU s per GB",
+                    figures["livegate-server"]["per_gb"], f"{PEER} (receives only)",
+                    figures[PEER]["per_gb"], figures["livegate-server"]["ratio"])
+        for name, f in figures.items():
             written = min(r["written"] for r in results[name])
             print(f"| {n} | {name} | {f['started']} / {f['kept']} | {f['behind']} | {written} | "
                   f"{f['per_gb']} | {f['peak']} | {f['per_stream']} | {f['latency']} | "
