@@ -50,3 +50,15 @@ def summary(args, scenario, measure, livegate, peer, peer_value, ratio, target="
         f.write(json.dumps({"scenario": scenario, "measure": measure, "livegate": livegate,
                             "peer": peer, "peerValue": peer_value, "ratio": ratio,
                             "target": target}) + "\n")
+
+
+def cpu_model():
+    """The processor's model name, from /proc/cpuinfo."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "?"

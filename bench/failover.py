@@ -79,7 +79,7 @@ import tempfile
 import threading
 import time
 
-from common import add_summary_option, summary
+from common import add_summary_option, cpu_model, summary
 
 FPS = 30
 FRAME_MS = 1000 / FPS
@@ -458,15 +458,7 @@ def fmt(x, digits=0):
 
 
 def machine():
-    cpu = "?"
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
+    cpu = cpu_model()
     ffmpeg = subprocess.run(["ffmpeg", "-version"], capture_output=True, text=True).stdout
     here = os.path.dirname(os.path.abspath(__file__))
     commit = subprocess.run(["git", "-C", here, "rev-parse", "--short", "HEAD"],

@@ -20,6 +20,8 @@ import sys
 import tempfile
 import time
 
+from common import cpu_model
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -44,16 +46,7 @@ def scenarios(full, runs):
 
 
 def machine():
-    model = "?"
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    model = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return f"{os.cpu_count()} cores ({model}), Linux {platform.release()}"
+    return f"{os.cpu_count()} cores ({cpu_model()}), Linux {platform.release()}"
 
 
 def main():
