@@ -7,7 +7,12 @@ same 3 Mbit/s H.264 + AAC file for a fixed time into:
     and VOD off), 2 s segments and 6-segment live playlists;
   - nginx with ngx_rtmp_module (Debian's libnginx-mod-rtmp), `live on;
     hls on;` with the same fragment and playlist length, one worker process,
-    from a configuration this script writes.
+    from a configuration this script writes;
+  - the copy floor: livegate-floor, fed the same bytes at the same pace by
+    `livegate-loadgen --raw` (plain TCP, no RTMP session), which only reads
+    each connection into a 64 KiB buffer and writes it to 750 kB segment
+    files, keeping the last 6: one copy in from the socket and one copy out
+    to a file per byte, what any ingest server that writes segments pays.
 
 Reported per server: CPU seconds per GB ingested (user + system of the server
 process, nginx's master and worker together), peak RSS and RSS per stream
@@ -15,9 +20,16 @@ process, nginx's master and worker together), peak RSS and RSS per stream
 kept, how far behind real time the worst publisher fell, and for LiveGate the
 ingest-to-playlist latency (segment events: the frame that closes a segment
 to its playlist in place). The load generator's own CPU is printed so that it
-can be seen to be small.
+can be seen to be small. After the table: each server's CPU per GB above the
+copy floor (server - floor), the part its own work costs.
+
+Servers write into --work-dir: /dev/shm by default when it has 4 GiB free, so
+that disk writeback does not add its run-to-run noise. Before each server run
+a file as large as the run will write is written and deleted there (the page
+warm-up; --no-warmup skips it), see warm_up().
 
 usage: bench/ingest.py [--build build] [--publishers 20,100] [--seconds 30] [--runs 1]
+                       [--work-dir DIR] [--no-warmup]
 """
 import argparse
 import glob
@@ -38,6 +50,9 @@ from common import cpu_seconds, make_source, thread_cpu_seconds
 
 SEGMENT_S = 2
 PLAYLIST_SEGMENTS = 6
+# What a publisher sends, a little above the source's 3 Mbit/s + 128 kbit/s.
+PUBLISH_BITS_PER_S = 3.2e6
+WARMUP_CAP = 4 << 30
 
 
 def rss_kib(pids, field="VmRSS"):
@@ -291,6 +306,69 @@ rtmp {{
             self.proc.wait()
 
 
+class Floor:
+    """livegate-floor fed by `livegate-loadgen --raw`: the copy floor."""
+    name = "copy floor"
+
+    def __init__(self, build, work, n):
+        self.binary = os.path.join(build, "bench/livegate-floor")
+        self.dir = os.path.join(work, "floor")
+        self.n = n
+
+    def start(self):
+        os.makedirs(self.dir)
+        self.proc = subprocess.Popen([self.binary, "--dir", self.dir], stdout=subprocess.PIPE,
+                                     text=True)
+        self.port = json.loads(self.proc.stdout.readline())["port"]
+        return [self.proc.pid]
+
+    def loadgen_args(self):
+        return ["--raw", "--url", f"tcp://127.0.0.1:{self.port}", "-n", str(self.n)]
+
+    def hls_streams(self):
+        """How many connections have written a file (c<connection>-<segment>.bin)."""
+        return len({name.split("-")[0] for name in os.listdir(self.dir)})
+
+    def collect(self):
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.communicate(timeout=30)
+        self.latencies = []
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def default_work_dir():
+    """/dev/shm when it has room for the largest warm-up, else the temp dir."""
+    if os.path.isdir("/dev/shm"):
+        st = os.statvfs("/dev/shm")
+        if st.f_bavail * st.f_frsize >= WARMUP_CAP:
+            return "/dev/shm"
+    return tempfile.gettempdir()
+
+
+def warm_up(work, n, seconds):
+    """Writes and deletes a file in `work` as large as what n publishers send
+    in `seconds` (capped at 4 GiB). On a VM the host backs a guest page only
+    when it is first touched, which makes writing into memory never used
+    before several times slower (here dd into /dev/shm: 318 MB/s the first
+    time, 2.8 GB/s right after an rm). The servers' segment files land in
+    such pages in a short run, whereas a long-running server writes into the
+    pages of the segments it has deleted: after the warm-up every server
+    writes into memory the VM already backs."""
+    size = min(int(n * PUBLISH_BITS_PER_S * seconds / 8), WARMUP_CAP)
+    chunk = bytes(1 << 20)
+    fd, path = tempfile.mkstemp(prefix="warmup-", dir=work)
+    try:
+        for _ in range(0, size, len(chunk)):
+            os.write(fd, chunk)
+    finally:
+        os.close(fd)
+        os.unlink(path)
+
+
 def run_one(server, loadgen, src, seconds, source_flag="--flv"):
     pids = server.start()
     try:
@@ -330,6 +408,8 @@ def run_all(args, makers, loadgen, src, work, source_flag="--flv", finish=None):
         for _ in range(args.runs):
             for make in makers:
                 run_dir = tempfile.mkdtemp(dir=work)
+                if not args.no_warmup:
+                    warm_up(run_dir, n, args.seconds)
                 server = make(run_dir, n)
                 r = run_one(server, loadgen, src, args.seconds, source_flag)
                 r["latencies"] = server.latencies
@@ -348,6 +428,11 @@ def arg_parser():
     ap.add_argument("--publishers", default="20")
     ap.add_argument("--seconds", type=int, default=30)
     ap.add_argument("--runs", type=int, default=1)
+    ap.add_argument("--work-dir", default=default_work_dir(),
+                    help="where the servers write (default: /dev/shm with 4 GiB free, "
+                         "else the temp dir)")
+    ap.add_argument("--no-warmup", action="store_true",
+                    help="no page warm-up before each server run")
     return ap
 
 
@@ -356,20 +441,23 @@ def main():
     if not shutil.which("nginx") or not os.path.exists("/usr/lib/nginx/modules/ngx_rtmp_module.so"):
         sys.exit("needs nginx and libnginx-mod-rtmp: apt-get install nginx libnginx-mod-rtmp")
     loadgen = os.path.join(args.build, "bench/livegate-loadgen")
-    work = tempfile.mkdtemp(prefix="lg-bench-ingest-")
+    work = tempfile.mkdtemp(prefix="lg-bench-ingest-", dir=args.work_dir)
     try:
         src = os.path.join(work, "src.flv")
         make_source(src, 20)
-        rows = run_all(args, (lambda w, n: Livegate(args.build, w, n), NginxRtmp), loadgen, src,
-                       work)
+        rows = run_all(args, (lambda w, n: Livegate(args.build, w, n), NginxRtmp,
+                              lambda w, n: Floor(args.build, w, n)), loadgen, src, work)
         print_table(rows, args)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
 def print_table(rows, args):
+    warmup = "no page warm-up" if args.no_warmup else "page warm-up before each server run"
     print(f"\nPassthrough + HLS, {args.seconds} s per run, median of {args.runs} run(s), "
-          f"{SEGMENT_S} s segments, {PLAYLIST_SEGMENTS}-segment playlists\n")
+          f"{SEGMENT_S} s segments, {PLAYLIST_SEGMENTS}-segment playlists; files written to "
+          f"{args.work_dir}, {warmup}. copy floor: livegate-floor (raw TCP in, "
+          f"750 kB files out; its streams in HLS are connections that wrote a file)\n")
     print("| publishers | server | accepted / kept | streams in HLS | worst behind (ms) | "
           "CPU s per GB | "
           "peak RSS (MiB) | RSS per stream (KiB) | playlist latency p50 / max (ms) | "
@@ -380,6 +468,28 @@ def print_table(rows, args):
             print(f"| {n} | {name} | {f['started']} / {f['kept']} | {f['hls']} | {f['behind']} | "
                   f"{f['per_gb']} | {f['peak']} | {f['per_stream']} | {f['latency']} | "
                   f"{f['loadgen_cpu']} | {f['ratio']} |")
+    print_above_floor(rows)
+
+
+def print_above_floor(rows):
+    """Each server's CPU per GB above the copy floor's, and LiveGate's share."""
+    print(f"\nCPU s per GB above the {Floor.name} (server - floor):\n")
+    print("| publishers | copy floor | livegate-server | nginx-rtmp | livegate / nginx above floor | "
+          "livegate / floor |")
+    print("|---:|---:|---:|---:|---:|---:|")
+    for n, results in rows:
+        per_gb = {name: cpu_per_gb(rs) for name, rs in results.items()}
+        floor = per_gb[Floor.name]
+        lg = per_gb[Livegate.name] - floor
+        ngx = per_gb[NginxRtmp.name] - floor
+        print(f"| {n} | {floor:.2f} | {lg:.2f} | {ngx:.2f} | "
+              f"{lg / ngx if ngx > 0 else float('nan'):.2f}x | "
+              f"{per_gb[Livegate.name] / floor:.2f}x |")
+
+
+def cpu_per_gb(rs):
+    """The runs' median CPU seconds per GB ingested."""
+    return statistics.median([r["cpu"] / (r["bytesSent"] / 1e9) for r in rs])
 
 
 def summarize(n, results, peer, started_key):
@@ -387,8 +497,7 @@ def summarize(n, results, peer, started_key):
     medians (worst cases for counts and delays) at `n` publishers. A
     publisher counts as started by the loadgen's `started_key`."""
     med = statistics.median
-    per_gb = {name: med([r["cpu"] / (r["bytesSent"] / 1e9) for r in rs])
-              for name, rs in results.items()}
+    per_gb = {name: cpu_per_gb(rs) for name, rs in results.items()}
     out = {}
     for name, rs in results.items():
         lat = [x / 1000 for r in rs for x in r["latencies"]]

@@ -145,7 +145,7 @@ def main():
     if not shutil.which(PEER):
         sys.exit(f"needs {PEER}: apt-get install srt-tools")
     loadgen = os.path.join(args.build, "bench/livegate-srt-loadgen")
-    work = tempfile.mkdtemp(prefix="lg-bench-srt-")
+    work = tempfile.mkdtemp(prefix="lg-bench-srt-", dir=args.work_dir)
     try:
         src = os.path.join(work, "src.ts")
         make_source(src, 20)

@@ -18,13 +18,19 @@ struct RunArgs {
   int n = 1;
 };
 
-// Reads --seconds, --ramp-ms, -n and the given string flags. Returns an
-// empty string, or what was wrong.
+// Reads --seconds, --ramp-ms, -n, the given string flags and the given
+// switches (flags without a value). Returns an empty string, or what was
+// wrong.
 inline std::string parse_args(int argc, char **argv,
                               const std::map<std::string_view, std::string *> &strings,
-                              RunArgs &out) {
+                              RunArgs &out,
+                              const std::map<std::string_view, bool *> &switches = {}) {
   for (int i = 1; i < argc; ++i) {
     const std::string_view a = argv[i];
+    if (const auto it = switches.find(a); it != switches.end()) {
+      *it->second = true;
+      continue;
+    }
     if (i + 1 >= argc) return "no value for " + std::string(a);
     const char *value = argv[++i];
     if (const auto it = strings.find(a); it != strings.end()) {

@@ -8,9 +8,14 @@
 // timestamps running on.
 //
 //   livegate-loadgen --flv FILE --seconds S (--targets FILE | --url URL --keys TEMPLATE -n N)
+//   livegate-loadgen --raw --flv FILE --seconds S (--targets FILE | --url tcp://HOST:PORT -n N)
 //
 // --targets: one "SERVER_URL STREAM_KEY" per line. --keys: "s{i}" gives s0,
-// s1, ... Prints one JSON object on stdout at the end: publishes accepted,
+// s1, ... --raw: plain TCP to tcp://HOST:PORT targets (one a line in a
+// targets file, no key), no RTMP handshake, connect or publish: each
+// connection counts as accepted once connected and carries the very bytes an
+// RTMP publish would (chunk headers and all), at the same pace, for a sink
+// such as livegate-floor. Prints one JSON object on stdout at the end: publishes accepted,
 // connections failed or dropped, bytes sent, how far behind real time the
 // worst publisher fell, and the generator's own CPU seconds.
 #include <uv.h>
@@ -21,6 +26,7 @@
 #include <fstream>
 #include <iterator>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -101,26 +107,27 @@ bool setup_tag(const Tag &tag) {
 }
 
 struct Target {
-  std::string tc_url;
+  std::string tc_url;  // or tcp://host:port in raw mode
   std::string app;
   std::string stream;
 };
 
-// "rtmp://host:port/app/inst?q" + key -> tcUrl, app, stream; nullopt-like
-// empty app on a malformed URL.
-bool parse_target(const std::string &url, const std::string &key, Target &out) {
-  const std::string scheme = "rtmp://";
+// "rtmp://host:port/app/inst?q" + key -> tcUrl, app, stream; raw: only
+// "tcp://host:port". False on a malformed URL.
+bool parse_target(const std::string &url, const std::string &key, bool raw, Target &out) {
+  const std::string scheme = raw ? "tcp://" : "rtmp://";
   if (url.rfind(scheme, 0) != 0) return false;
-  const size_t slash = url.find('/', scheme.size());
-  if (slash == std::string::npos) return false;
   out.tc_url = url;
+  if (raw) return url.find('/', scheme.size()) == std::string::npos;
+  const size_t slash = url.find('/', scheme.size());
+  if (slash == std::string::npos || key.empty()) return false;
   out.app = url.substr(slash + 1);
   out.stream = key;
   return true;
 }
 
 bool host_port(const std::string &url, std::string &host, int &port) {
-  const size_t start = std::string("rtmp://").size();
+  const size_t start = url.find("://") + 3;
   const size_t slash = url.find('/', start);
   const std::string hp = url.substr(start, slash - start);
   const size_t colon = hp.rfind(':');
@@ -191,7 +198,8 @@ class Publisher {
 
 class Loadgen {
  public:
-  Loadgen(Media media, uint64_t seconds) : media_(std::move(media)), seconds_(seconds) {
+  Loadgen(Media media, uint64_t seconds, bool raw)
+      : media_(std::move(media)), seconds_(seconds), raw_(raw) {
     uv_loop_init(&loop_);
   }
 
@@ -209,6 +217,7 @@ class Loadgen {
   }
 
   const Media &media() const { return media_; }
+  bool raw() const { return raw_; }
   Totals &totals() { return totals_; }
   uv_loop_t *loop() { return &loop_; }
   // Write requests are reused: their number is bounded by the most ever in
@@ -257,6 +266,7 @@ class Loadgen {
 
   Media media_;
   uint64_t seconds_;
+  bool raw_;
   uv_loop_t loop_{};
   uv_timer_t timer_{};
   uint64_t start_ms_ = 0;
@@ -283,6 +293,14 @@ void Publisher::on_connect(uv_connect_t *req, int status) {
     p.close(false);
     return;
   }
+  // Reading still tells when the server closes the connection.
+  if (p.gen_.raw()) {
+    p.state_ = State::Publishing;
+    p.started_ms_ = uv_now(p.gen_.loop());
+    ++p.gen_.totals().accepted;
+    uv_read_start(reinterpret_cast<uv_stream_t *>(&p.tcp_), on_alloc, on_read);
+    return;
+  }
   p.state_ = State::Handshake;
   std::vector<uint8_t> c0c1;
   p.handshake_->start(c0c1);
@@ -306,6 +324,7 @@ void Publisher::on_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf) {
 }
 
 void Publisher::received(std::span<const uint8_t> bytes) {
+  if (gen_.raw()) return;  // a raw sink has nothing to say
   in_.insert(in_.end(), bytes.begin(), bytes.end());
   if (state_ == State::Handshake) {
     size_t used = 0;
@@ -508,8 +527,9 @@ void Publisher::close(bool dropped) {
 int usage(const char *why) {
   std::fprintf(stderr,
                "livegate-loadgen: %s\n"
-               "usage: livegate-loadgen --flv FILE --seconds S [--ramp-ms MS]\n"
-               "         (--targets FILE | --url SERVER_URL --keys TEMPLATE -n N)\n",
+               "usage: livegate-loadgen [--raw] --flv FILE --seconds S [--ramp-ms MS]\n"
+               "         (--targets FILE | --url SERVER_URL --keys TEMPLATE -n N)\n"
+               "       --raw: tcp://HOST:PORT targets, no --keys\n",
                why);
   return 2;
 }
@@ -519,25 +539,33 @@ int usage(const char *why) {
 int main(int argc, char **argv) {
   std::string flv, targets_file, url, keys;
   lg::bench::RunArgs args;
+  bool raw = false;
   const std::string error_in_args = lg::bench::parse_args(
       argc, argv,
-      {{"--flv", &flv}, {"--targets", &targets_file}, {"--url", &url}, {"--keys", &keys}}, args);
+      {{"--flv", &flv}, {"--targets", &targets_file}, {"--url", &url}, {"--keys", &keys}}, args,
+      {{"--raw", &raw}});
   if (!error_in_args.empty()) return usage(error_in_args.c_str());
   const auto [seconds, ramp_ms, n] = args;
   if (flv.empty()) return usage("--flv is required");
   std::vector<Target> targets;
   if (!targets_file.empty()) {
     std::ifstream in(targets_file);
-    std::string server_url, key;
-    while (in >> server_url >> key) {
+    std::string line;
+    while (std::getline(in, line)) {
+      std::istringstream fields(line);
+      std::string server_url, key;
+      if (!(fields >> server_url)) continue;
+      fields >> key;
       Target t;
-      if (!parse_target(server_url, key, t)) return usage(("bad target " + server_url).c_str());
+      if (!parse_target(server_url, key, raw, t)) {
+        return usage(("bad target " + server_url).c_str());
+      }
       targets.push_back(std::move(t));
     }
-  } else if (!url.empty() && !keys.empty() && n > 0) {
+  } else if (!url.empty() && (raw || !keys.empty()) && n > 0) {
     for (int i = 0; i < n; ++i) {
       Target t;
-      if (!parse_target(url, lg::bench::expand(keys, i), t)) {
+      if (!parse_target(url, lg::bench::expand(keys, i), raw, t)) {
         return usage(("bad url " + url).c_str());
       }
       targets.push_back(std::move(t));
@@ -550,7 +578,7 @@ int main(int argc, char **argv) {
   if (!read_flv(flv, media, error)) return usage(error.c_str());
 
   const double cpu_before = lg::bench::cpu_seconds();
-  Loadgen gen(std::move(media), seconds);
+  Loadgen gen(std::move(media), seconds, raw);
   gen.run(targets, ramp_ms);
   const double cpu = lg::bench::cpu_seconds() - cpu_before;
   const Totals &t = gen.totals();
