@@ -46,7 +46,7 @@ import tempfile
 import threading
 import time
 
-from common import cpu_seconds, make_source, thread_cpu_seconds
+from common import add_summary_option, cpu_seconds, make_source, summary, thread_cpu_seconds
 
 SEGMENT_S = 2
 PLAYLIST_SEGMENTS = 6
@@ -433,6 +433,7 @@ def arg_parser():
                          "else the temp dir)")
     ap.add_argument("--no-warmup", action="store_true",
                     help="no page warm-up before each server run")
+    add_summary_option(ap)
     return ap
 
 
@@ -469,6 +470,22 @@ def print_table(rows, args):
                   f"{f['per_gb']} | {f['peak']} | {f['per_stream']} | {f['latency']} | "
                   f"{f['loadgen_cpu']} | {f['ratio']} |")
     print_above_floor(rows)
+    for n, results in rows:
+        f = summarize(n, results, "nginx-rtmp", "accepted")
+        lg, ngx = f[Livegate.name], f[NginxRtmp.name]
+        scenario = f"Passthrough + HLS, {n} publishers"
+        summary(args, scenario, "CPU s per GB ingested", lg["per_gb"], "nginx-rtmp",
+                ngx["per_gb"], lg["ratio"], "≤ 0.4x")
+        per_gb = {name: cpu_per_gb(rs) for name, rs in results.items()}
+        floor = per_gb.get(Floor.name)
+        if floor is not None:
+            above_lg, above_ngx = per_gb[Livegate.name] - floor, per_gb[NginxRtmp.name] - floor
+            summary(args, scenario, "CPU s per GB above the copy floor", f"{above_lg:.2f}",
+                    "nginx-rtmp", f"{above_ngx:.2f}",
+                    f"{above_lg / above_ngx:.2f}x" if above_ngx > 0 else "-")
+        summary(args, scenario, "RSS per stream, KiB", lg["per_stream"], "nginx-rtmp",
+                ngx["per_stream"], f"{float(lg['per_stream']) / max(float(ngx['per_stream']), 1):.2f}x",
+                "≤ 1024")
 
 
 def print_above_floor(rows):

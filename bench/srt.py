@@ -34,7 +34,7 @@ import sys
 import tempfile
 import time
 
-from common import add_summary_option, make_source, summary
+from common import make_source, summary
 from ingest import (PLAYLIST_SEGMENTS, SEGMENT_S, Livegate, arg_parser, free_port, run_all,
                     summarize)
 
@@ -138,7 +138,6 @@ def finish(server, result):
 def main():
     ap = arg_parser()
     ap.add_argument("--smoke", action="store_true", help="10 publishers for 10 s, one run")
-    add_summary_option(ap)
     args = ap.parse_args()
     if args.smoke:
         args.publishers, args.seconds, args.runs = "10", 10, 1
