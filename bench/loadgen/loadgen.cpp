@@ -15,9 +15,10 @@
 // targets file, no key), no RTMP handshake, connect or publish: each
 // connection counts as accepted once connected and carries the very bytes an
 // RTMP publish would (chunk headers and all), at the same pace, for a sink
-// such as livegate-floor. Prints one JSON object on stdout at the end: publishes accepted,
-// connections failed or dropped, bytes sent, how far behind real time the
-// worst publisher fell, and the generator's own CPU seconds.
+// such as livegate-floor. Prints one JSON object on stdout at the end:
+// publishes accepted, connections failed or dropped, bytes sent, how far
+// behind real time the worst publisher fell, and the generator's own CPU
+// seconds.
 #include <uv.h>
 
 #include <algorithm>
