@@ -75,7 +75,10 @@ class PendingFile {
 
   bool is_open() const { return !path_.empty(); }
   const std::string &path() const { return path_; }
+  // Bytes written so far; a failed write is not counted.
   uint64_t size() const { return size_; }
+  // Something failed since open(): commit() will say what.
+  bool failed() const { return !error_.empty(); }
   // Open for reading until close(), after commit() too.
   int fd() const { return fd_; }
 

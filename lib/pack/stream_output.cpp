@@ -306,8 +306,8 @@ void StreamOutput::close_segment(int64_t end_us, int64_t arrival_us, int64_t now
   in_segment_ = false;
   muxer_->flush();
   const uint64_t size = segment_file_.size();
-  if (size == 0) {
-    segment_file_.close();
+  if (size == 0 && !segment_file_.failed()) {
+    segment_file_.close();  // nothing was muxed: no segment
     return;
   }
   const int64_t duration_us = std::max<int64_t>(end_us - segment_start_us_, 1000);

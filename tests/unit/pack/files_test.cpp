@@ -112,6 +112,8 @@ TEST_CASE("pack::PendingFile reports a write cut short at commit, and is not put
   // Later writes would leave a hole: they are skipped.
   file.write(std::vector<uint8_t>(10, 3));
   std::string error;
+  CHECK(file.failed());
+  CHECK(file.size() == 1000);
   CHECK_FALSE(file.commit(error));
   CHECK(error.find("File too large") != std::string::npos);
   CHECK_FALSE(std::filesystem::exists(path));
@@ -120,7 +122,10 @@ TEST_CASE("pack::PendingFile reports a write cut short at commit, and is not put
 
   // A folder that is not there fails the same way.
   file.open(dir.file("missing/0.ts"));
+  CHECK(file.failed());
   file.write(std::vector<uint8_t>(10, 1));
+  // Nothing was written, and the segment is still a failure, not an empty one.
+  CHECK(file.size() == 0);
   CHECK_FALSE(file.commit(error));
   CHECK(error.find("cannot create") != std::string::npos);
 }
