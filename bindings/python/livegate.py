@@ -141,6 +141,7 @@ class _ServerOptions(ctypes.Structure):
         ("max_pending_bytes", ctypes.c_uint32),
         ("max_ts_streams", ctypes.c_uint32),
         ("srt_queue_bytes", ctypes.c_uint32),
+        ("srt_max_bitrate_kbps", ctypes.c_uint32),
     ]
 
 

@@ -105,6 +105,9 @@ docs/LIMITS.md. Sizes are in bytes.
   --max-incomplete-bytes B
                           bytes in unfinished RTMP messages per connection
                           (default 33554432)
+  --srt-max-bitrate KBPS  the most an SRT caller is expected to send; sizes
+                          libsrt's buffers per caller to the latency + 1 s
+                          of it (default 50000)
   --max-amf-depth N       AMF0 nesting (default 16)
   --max-amf-items N       AMF0 values in one message (default 1024)
   --max-amf-string B      one AMF0 string: app, tcUrl, stream name
@@ -252,6 +255,7 @@ constexpr Flag kFlags[] = {
     {"--max-send-buffer", true, Scope::Server},
     {"--max-ts-streams", true, Scope::Server},
     {"--srt-queue-bytes", true, Scope::Server},
+    {"--srt-max-bitrate", true, Scope::Server},
     {"--output-queue-bytes", true, Scope::Server},
 };
 
@@ -299,6 +303,7 @@ constexpr NumberFlag kNumberFlags[] = {
     {"--max-send-buffer", &Options::max_send_buffer, 65536, 1u << 30, "bytes"},
     {"--max-ts-streams", &Options::max_ts_streams, 1, 1024, "a stream count"},
     {"--srt-queue-bytes", &Options::srt_queue_bytes, 65536, 1u << 31, "bytes"},
+    {"--srt-max-bitrate", &Options::srt_max_bitrate_kbps, 100, 1000000, "kbit/s"},
     {"--output-queue-bytes", &Options::output_queue_bytes, 65536, 1u << 31, "bytes"},
 };
 

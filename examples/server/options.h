@@ -63,6 +63,7 @@ struct Options {
   std::optional<uint32_t> max_send_buffer;
   std::optional<uint32_t> max_ts_streams;
   std::optional<uint32_t> srt_queue_bytes;
+  std::optional<uint32_t> srt_max_bitrate_kbps;
   std::optional<uint32_t> output_queue_bytes;
 
   // Outputs; unset values keep the library's defaults.

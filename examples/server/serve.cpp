@@ -376,6 +376,7 @@ int serve(const Options &options) {
         Setting{options.max_send_buffer, server_options.max_send_buffer},
         Setting{options.max_ts_streams, server_options.max_ts_streams},
         Setting{options.srt_queue_bytes, server_options.srt_queue_bytes},
+        Setting{options.srt_max_bitrate_kbps, server_options.srt_max_bitrate_kbps},
         Setting{options.output_queue_bytes, server_options.output_queue_bytes}}) {
     if (setting.value) setting.field = *setting.value;
   }

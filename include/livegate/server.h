@@ -197,6 +197,12 @@ typedef struct lg_server_options {
                                     default 32 */
   uint32_t srt_queue_bytes;      /* SRT data waiting for the loop, over all callers; past
                                     it newer data is dropped (lg_server_counters); 32 MiB */
+  /* The most an SRT caller is expected to send, in kbit/s. libsrt's receive
+   * buffer and flow window for each caller hold srt_latency_ms + 1 s of it
+   * (see srt_receive_buffer_bytes in lg_session_stats); a faster caller, or
+   * one that negotiates a longer latency, loses packets it would otherwise
+   * keep. Default 50000 (50 Mbit/s): about 170 KiB per caller at 120 ms. */
+  uint32_t srt_max_bitrate_kbps;
 } lg_server_options;
 
 /* For the lg_server_options limits that may be turned off. */
@@ -248,9 +254,11 @@ typedef struct lg_session_stats {
   uint64_t srt_packets_retransmitted;
   uint64_t srt_packets_dropped; /* arrived too late to play */
   double srt_receive_rate_mbps;
-  int srt_latency_ms;            /* the negotiated receiver latency */
-  uint64_t ts_continuity_errors; /* MPEG-TS packets found missing */
-  uint64_t ts_dropped_pes;       /* incomplete frames discarded */
+  int srt_latency_ms;                /* the negotiated receiver latency */
+  uint64_t ts_continuity_errors;     /* MPEG-TS packets found missing */
+  uint64_t ts_dropped_pes;           /* incomplete frames discarded */
+  uint64_t srt_receive_buffer_bytes; /* what libsrt keeps for this caller
+                                        (lg_server_options.srt_max_bitrate_kbps) */
 } lg_session_stats;
 
 typedef struct lg_auth_request {

@@ -237,6 +237,7 @@ class CEvents final : public lg::ingest::Events, public lg::failover::Sink {
     s.srt_latency_ms = stats.srt.transport.latency_ms;
     s.ts_continuity_errors = stats.srt.ts_continuity_errors;
     s.ts_dropped_pes = stats.srt.ts_dropped_pes;
+    s.srt_receive_buffer_bytes = stats.srt.transport.receive_buffer_bytes;
     return s;
   }
 
@@ -340,6 +341,7 @@ constexpr LimitField kLimitFields[] = {
     {&lg_server_options::max_pending_bytes, &Config::max_pending_bytes},
     {&lg_server_options::max_ts_streams, &Config::max_ts_streams},
     {&lg_server_options::srt_queue_bytes, &Config::srt_queue_bytes},
+    {&lg_server_options::srt_max_bitrate_kbps, &Config::srt_max_bitrate_kbps},
 };
 // The same, for limits that LG_UNLIMITED turns off.
 constexpr LimitField kOptionalLimitFields[] = {
@@ -441,7 +443,7 @@ LG_API lg_status lg_server_create(lg_server **server, const lg_server_options *o
     if (o.srt_pbkeylen != 16 && o.srt_pbkeylen != 24 && o.srt_pbkeylen != 32) {
       return LG_E_INVALID_ARG;
     }
-    if (o.srt_latency_ms > 60000) return LG_E_INVALID_ARG;
+    if (o.srt_latency_ms > 60000 || o.srt_max_bitrate_kbps > 1000000) return LG_E_INVALID_ARG;
     if (o.failover_policy < LG_FAILOVER_AUTO || o.failover_policy > LG_FAILOVER_STICKY ||
         (o.content_checks & ~(LG_CHECK_BLACK | LG_CHECK_FROZEN | LG_CHECK_SILENCE)) != 0 ||
         o.silence_dbfs > 0 || o.bitrate_collapse_percent >= 100) {

@@ -213,6 +213,7 @@ lg_status Server::start_srt(std::string &error) {
   lc.address = config_.srt_address;
   lc.port = config_.srt_port;
   lc.latency_ms = config_.srt_latency_ms;
+  lc.max_bitrate_kbps = config_.srt_max_bitrate_kbps;
   lc.max_pending_bytes = config_.srt_queue_bytes;
   lc.pbkeylen = config_.srt_pbkeylen;
   srt::Listener::Callbacks cb;

@@ -73,6 +73,8 @@ struct ServerConfig {
   // SRT data read but not yet taken by the loop, over all callers; past it
   // newer data is dropped and counted (late live data has lost its value).
   uint32_t srt_queue_bytes = 32 * 1024 * 1024;
+  // Sizes libsrt's buffers per caller (srt::ListenerConfig::max_bitrate_kbps).
+  uint32_t srt_max_bitrate_kbps = 50000;
   bool host_authorization = false;
   // How often Events::on_tick runs: the resolution of failure detection.
   uint32_t tick_interval_ms = 50;

@@ -27,7 +27,21 @@ bool set_flag(SRTSOCKET sock, SRT_SOCKOPT opt, T value) {
   return srt_setsockflag(sock, opt, &value, sizeof(value)) != SRT_ERROR;
 }
 
+// libsrt counts its receive buffer in units of the MSS less the UDP and IP
+// headers, whatever the payload size.
+constexpr int kBufferUnitBytes = 1500 - 28;
+
 }  // namespace
+
+int buffer_packets(uint32_t max_bitrate_kbps, int latency_ms) {
+  constexpr uint64_t kPayloadBits = 1316 * 8;
+  constexpr uint64_t kMinPackets = 64;  // libsrt takes no fewer than 32
+  constexpr uint64_t kMaxPackets = 1u << 22;
+  const uint64_t window_ms = static_cast<uint64_t>(std::max(latency_ms, 0)) + 1000;
+  const uint64_t bits = uint64_t{max_bitrate_kbps} * window_ms;  // kbit/s x ms = bit
+  return static_cast<int>(
+      std::clamp((bits + kPayloadBits - 1) / kPayloadBits, kMinPackets, kMaxPackets));
+}
 
 Listener::Listener(core::Loop &loop, ListenerConfig config, Callbacks callbacks)
     : loop_(loop), config_(std::move(config)), callbacks_(std::move(callbacks)) {}
@@ -62,10 +76,14 @@ lg_status Listener::listen(std::string &error) {
     return LG_E_IO;
   }
   // Accepted sockets inherit these: nothing of ours ever blocks in libsrt.
+  // The flow window goes first: libsrt caps the receive buffer at it.
+  const int packets = buffer_packets(config_.max_bitrate_kbps, config_.latency_ms);
   const bool options_ok = set_flag(listen_sock_, SRTO_RCVSYN, false) &&
                           set_flag(listen_sock_, SRTO_SNDSYN, false) &&
                           set_flag(listen_sock_, SRTO_RCVLATENCY, config_.latency_ms) &&
-                          set_flag(listen_sock_, SRTO_PEERLATENCY, config_.latency_ms);
+                          set_flag(listen_sock_, SRTO_PEERLATENCY, config_.latency_ms) &&
+                          set_flag(listen_sock_, SRTO_FC, packets) &&
+                          set_flag(listen_sock_, SRTO_RCVBUF, packets * kBufferUnitBytes);
   if (!options_ok) {
     error = "cannot configure the SRT socket: " + last_error();
     return LG_E_INVALID_ARG;
@@ -303,6 +321,11 @@ bool Listener::read_stats(SRTSOCKET sock, TransportStats &out) {
   out.packets_undecrypted = static_cast<uint64_t>(std::max(0, perf.pktRcvUndecryptTotal));
   out.receive_rate_mbps = perf.mbpsRecvRate;
   out.latency_ms = perf.msRcvTsbPdDelay;
+  int rcvbuf = 0;
+  int rcvbuf_len = sizeof(rcvbuf);
+  if (srt_getsockflag(sock, SRTO_RCVBUF, &rcvbuf, &rcvbuf_len) != SRT_ERROR && rcvbuf > 0) {
+    out.receive_buffer_bytes = static_cast<uint64_t>(rcvbuf);
+  }
   out.valid = true;
   return true;
 }

@@ -16,6 +16,7 @@ struct TransportStats {
   uint64_t packets_undecrypted = 0;
   double receive_rate_mbps = 0;
   int latency_ms = 0;
+  uint64_t receive_buffer_bytes = 0;  // the buffer libsrt keeps for this caller
 };
 
 }  // namespace lg::srt

@@ -64,6 +64,7 @@ TEST_CASE("limits: documented defaults, and LG_UNLIMITED", "[limits]") {
   CHECK(o.max_pending_bytes == 4u << 20);
   CHECK(o.max_ts_streams == 32);
   CHECK(o.srt_queue_bytes == 32u << 20);
+  CHECK(o.srt_max_bitrate_kbps == 50000);
   CHECK(o.handshake_timeout_ms == 10000);
   CHECK(o.max_connections == 1024);
 

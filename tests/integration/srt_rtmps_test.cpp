@@ -353,6 +353,12 @@ TEST_CASE("ffmpeg sees an SRT refusal for a wrong passphrase or token", "[srt][f
   CHECK(server.snapshot().starts.empty());
 }
 
+// Seconds of `kbps` that a receive buffer of `bytes` holds: libsrt counts it
+// in 1472-byte units, each carrying one 1316-byte payload.
+double receive_buffer_payload_s(uint64_t bytes, double kbps) {
+  return static_cast<double>(bytes) / 1472.0 * 1316.0 * 8.0 / (kbps * 1000.0);
+}
+
 TEST_CASE("SRT statistics are part of a live session's stats", "[srt][stats]") {
   TestServer server(enable_all);
   lg_entry e = server.create_entry();
@@ -377,6 +383,10 @@ TEST_CASE("SRT statistics are part of a live session's stats", "[srt][stats]") {
   CHECK(stats.srt_latency_ms >= 120);
   CHECK(stats.srt_packets_lost == 0);
   CHECK(stats.bytes_in > 50000);
+  // The buffer holds the latency + 1 s of srt_max_bitrate_kbps (50 Mbit/s),
+  // in payload, and is far from libsrt's own 8192 x 1472 bytes.
+  CHECK(receive_buffer_payload_s(stats.srt_receive_buffer_bytes, 50000) >= 1.12);
+  CHECK(receive_buffer_payload_s(stats.srt_receive_buffer_bytes, 50000) < 1.2);
   // A caller built against the older, shorter struct still gets what it has.
   lg_session_stats old{};
   old.struct_size = offsetof(lg_session_stats, srt_valid);
@@ -387,6 +397,37 @@ TEST_CASE("SRT statistics are part of a live session's stats", "[srt][stats]") {
   REQUIRE(lg_server_disconnect(server.get(), session, "enough") == LG_OK);
   REQUIRE(server.wait_for([](const Events &ev) { return !ev.stops.empty(); }, 10s));
   CHECK(server.snapshot().stops[0].reason == "enough");
+}
+
+TEST_CASE("libsrt's buffers per caller follow srt_max_bitrate_kbps and the latency",
+          "[srt][limits]") {
+  TestServer server([](lg_server_options &o) {
+    enable_all(o);
+    o.srt_max_bitrate_kbps = 8000;
+    o.srt_latency_ms = 400;
+  });
+  lg_entry e = server.create_entry();
+  TempDir tmp;
+  Process ff(
+      {"ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-re", "-i", test_source().path,
+       "-c", "copy", "-f", "mpegts", server.url_for(LG_SCHEME_SRT, e) + "&linger=5"},
+      tmp.file("ff.log"));
+  REQUIRE(server.wait_for([](const Events &ev) { return !ev.starts.empty(); }, 30s));
+  lg_session_stats stats{};
+  stats.struct_size = sizeof(stats);
+  REQUIRE(lg_server_get_session_stats(server.get(), server.snapshot().starts[0].session_id,
+                                      &stats) == LG_OK);
+  INFO(stats.srt_receive_buffer_bytes);
+  CHECK(receive_buffer_payload_s(stats.srt_receive_buffer_bytes, 8000) >= 1.4);
+  CHECK(receive_buffer_payload_s(stats.srt_receive_buffer_bytes, 8000) < 1.5);
+  // Small as it is, the buffer loses nothing of a stream within the bitrate.
+  const auto rc = ff.wait(60s);
+  INFO(ff.output());
+  REQUIRE(rc == std::optional<int>(0));
+  REQUIRE(server.wait_for([](const Events &ev) { return !ev.stops.empty(); }, 30s));
+  const Events ev = server.snapshot();
+  CHECK(ev.stops[0].stats.srt_packets_dropped == 0);
+  check_complete(ev, ev.starts[0].session_id, test_source());
 }
 
 TEST_CASE("AES-256 is selectable for SRT callers", "[srt][auth]") {
