@@ -5,9 +5,13 @@
 
 #include <cstdint>
 #include <cstdlib>
+#include <fstream>
 #include <map>
+#include <sstream>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace lg::bench {
 
@@ -53,6 +57,22 @@ inline std::string expand(std::string name, int i) {
   const size_t at = name.find("{i}");
   if (at != std::string::npos) name.replace(at, 3, std::to_string(i));
   return name;
+}
+
+// A --targets file: one "URL [FIELD]" per line (FIELD may be absent, blank
+// lines are skipped), as (URL, FIELD) pairs.
+inline std::vector<std::pair<std::string, std::string>> read_targets(const std::string &path) {
+  std::vector<std::pair<std::string, std::string>> out;
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    std::string url, field;
+    if (!(fields >> url)) continue;
+    fields >> field;
+    out.emplace_back(std::move(url), std::move(field));
+  }
+  return out;
 }
 
 inline double cpu_seconds() {

@@ -27,7 +27,6 @@
 #include <fstream>
 #include <iterator>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -550,13 +549,7 @@ int main(int argc, char **argv) {
   if (flv.empty()) return usage("--flv is required");
   std::vector<Target> targets;
   if (!targets_file.empty()) {
-    std::ifstream in(targets_file);
-    std::string line;
-    while (std::getline(in, line)) {
-      std::istringstream fields(line);
-      std::string server_url, key;
-      if (!(fields >> server_url)) continue;
-      fields >> key;
+    for (const auto &[server_url, key] : lg::bench::read_targets(targets_file)) {
       Target t;
       if (!parse_target(server_url, key, raw, t)) {
         return usage(("bad target " + server_url).c_str());

@@ -28,7 +28,6 @@
 #include <fstream>
 #include <map>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -397,14 +396,9 @@ int main(int argc, char **argv) {
   if (ts.empty()) return usage("--ts is required");
   std::vector<Target> targets;
   if (!targets_file.empty()) {
-    std::ifstream in(targets_file);
-    std::string line;
-    while (std::getline(in, line)) {
-      std::istringstream fields(line);
-      std::string target_url;
+    for (auto &[target_url, stream_id] : lg::bench::read_targets(targets_file)) {
       Target t;
-      if (!(fields >> target_url)) continue;
-      fields >> t.stream_id;  // may be absent
+      t.stream_id = std::move(stream_id);  // may be empty
       if (!parse_url(target_url, t)) return usage("bad target " + target_url);
       targets.push_back(std::move(t));
     }

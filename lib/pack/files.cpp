@@ -35,6 +35,9 @@ bool write_all(int fd, const uint8_t *data, size_t size) {
 }  // namespace
 
 bool make_dirs(const std::string &path, std::string &error) {
+  // Called for every segment and playlist: once the folder exists, this is
+  // one system call, not one per path component.
+  if (!path.empty() && (::mkdir(path.c_str(), 0755) == 0 || errno == EEXIST)) return true;
   std::string partial;
   size_t pos = 0;
   while (pos <= path.size()) {

@@ -1,6 +1,5 @@
 #include "pack/ts_payload.h"
 
-#include <algorithm>
 #include <array>
 
 #include "media/h264.h"
