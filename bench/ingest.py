@@ -52,7 +52,8 @@ SEGMENT_S = 2
 PLAYLIST_SEGMENTS = 6
 # What a publisher sends, a little above the source's 3 Mbit/s + 128 kbit/s.
 PUBLISH_BITS_PER_S = 3.2e6
-WARMUP_CAP = 4 << 30
+# /dev/shm is the default work dir when it has this much free.
+MIN_SHM_FREE = 4 << 30
 
 
 def rss_kib(pids, field="VmRSS"):
@@ -341,24 +342,40 @@ class Floor:
 
 
 def default_work_dir():
-    """/dev/shm when it has room for the largest warm-up, else the temp dir."""
+    """/dev/shm when it has MIN_SHM_FREE free, else the temp dir."""
     if os.path.isdir("/dev/shm"):
         st = os.statvfs("/dev/shm")
-        if st.f_bavail * st.f_frsize >= WARMUP_CAP:
+        if st.f_bavail * st.f_frsize >= MIN_SHM_FREE:
             return "/dev/shm"
     return tempfile.gettempdir()
 
 
+def room_bytes(work):
+    """Free space in `work`, and no more than the memory available (tmpfs
+    takes its pages from memory)."""
+    st = os.statvfs(work)
+    room = st.f_bavail * st.f_frsize
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("MemAvailable:"):
+                room = min(room, int(line.split()[1]) * 1024)
+    return room
+
+
 def warm_up(work, n, seconds):
     """Writes and deletes a file in `work` as large as what n publishers send
-    in `seconds` (capped at 4 GiB). On a VM the host backs a guest page only
+    in `seconds`, within 80% of the room there (and of free memory). On a VM the host backs a guest page only
     when it is first touched, which makes writing into memory never used
     before several times slower (here dd into /dev/shm: 318 MB/s the first
     time, 2.8 GB/s right after an rm). The servers' segment files land in
     such pages in a short run, whereas a long-running server writes into the
     pages of the segments it has deleted: after the warm-up every server
     writes into memory the VM already backs."""
-    size = min(int(n * PUBLISH_BITS_PER_S * seconds / 8), WARMUP_CAP)
+    want = int(n * PUBLISH_BITS_PER_S * seconds / 8)
+    size = min(want, int(room_bytes(work) * 0.8))
+    if size < want:
+        print(f"page warm-up cut to {size >> 20} MiB of {want >> 20} MiB (no room in {work}): "
+              "the rest of the run writes into pages the VM has not backed yet", file=sys.stderr)
     chunk = bytes(1 << 20)
     fd, path = tempfile.mkstemp(prefix="warmup-", dir=work)
     try:
