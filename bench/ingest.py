@@ -364,9 +364,9 @@ def room_bytes(work):
 
 def warm_up(work, n, seconds):
     """Writes and deletes a file in `work` as large as what n publishers send
-    in `seconds`, within 80% of the room there (and of free memory). On a VM the host backs a guest page only
-    when it is first touched, which makes writing into memory never used
-    before several times slower (here dd into /dev/shm: 318 MB/s the first
+    in `seconds`, within 80% of the room there (and of free memory). On a VM
+    the host backs a guest page only when it is first touched, which makes
+    writing into memory never used before several times slower (here dd into /dev/shm: 318 MB/s the first
     time, 2.8 GB/s right after an rm). The servers' segment files land in
     such pages in a short run, whereas a long-running server writes into the
     pages of the segments it has deleted: after the warm-up every server
@@ -493,10 +493,8 @@ def print_table(rows, args):
         scenario = f"Passthrough + HLS, {n} publishers"
         summary(args, scenario, "CPU s per GB ingested", lg["per_gb"], "nginx-rtmp",
                 ngx["per_gb"], lg["ratio"], "≤ 0.4x")
-        per_gb = {name: cpu_per_gb(rs) for name, rs in results.items()}
-        floor = per_gb.get(Floor.name)
-        if floor is not None:
-            above_lg, above_ngx = per_gb[Livegate.name] - floor, per_gb[NginxRtmp.name] - floor
+        if Floor.name in results:
+            _, above_lg, above_ngx = above_floor(results)
             summary(args, scenario, "CPU s per GB above the copy floor", f"{above_lg:.2f}",
                     "nginx-rtmp", f"{above_ngx:.2f}",
                     f"{above_lg / above_ngx:.2f}x" if above_ngx > 0 else "-")
@@ -512,13 +510,17 @@ def print_above_floor(rows):
           "livegate / floor |")
     print("|---:|---:|---:|---:|---:|---:|")
     for n, results in rows:
-        per_gb = {name: cpu_per_gb(rs) for name, rs in results.items()}
-        floor = per_gb[Floor.name]
-        lg = per_gb[Livegate.name] - floor
-        ngx = per_gb[NginxRtmp.name] - floor
+        floor, lg, ngx = above_floor(results)
         print(f"| {n} | {floor:.2f} | {lg:.2f} | {ngx:.2f} | "
               f"{lg / ngx if ngx > 0 else float('nan'):.2f}x | "
-              f"{per_gb[Livegate.name] / floor:.2f}x |")
+              f"{(lg + floor) / floor:.2f}x |")
+
+
+def above_floor(results):
+    """The copy floor's CPU per GB, and LiveGate's and nginx-rtmp's above it."""
+    floor = cpu_per_gb(results[Floor.name])
+    return (floor, cpu_per_gb(results[Livegate.name]) - floor,
+            cpu_per_gb(results[NginxRtmp.name]) - floor)
 
 
 def cpu_per_gb(rs):

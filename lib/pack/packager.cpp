@@ -82,12 +82,10 @@ void Packager::push(Job job, size_t bytes, bool urgent) {
     if (stopping_) return;
     jobs_.emplace_back(std::move(job), bytes);
     queued_bytes_ += bytes;
-    if (urgent || queued_bytes_ > config_.queue_bytes / 4) {
-      urgent_ = true;
-      wake = true;
-    }
-    wake = wake || idle_;
-    if (wake) idle_ = false;
+    const bool now = urgent || queued_bytes_ > config_.queue_bytes / 4;
+    urgent_ = urgent_ || now;
+    wake = now || idle_;
+    idle_ = false;
   }
   if (wake) wake_.notify_one();
 }

@@ -31,8 +31,8 @@ bool set_flag(SRTSOCKET sock, SRT_SOCKOPT opt, T value) {
 // headers, whatever the payload size.
 constexpr int kBufferUnitBytes = 1500 - 28;
 
-}  // namespace
-
+// Packets of 1316 bytes (seven TS packets) that hold `latency_ms` + 1 s of
+// `max_bitrate_kbps`: the receive buffer and flow window for each caller.
 int buffer_packets(uint32_t max_bitrate_kbps, int latency_ms) {
   constexpr uint64_t kPayloadBits = 1316 * 8;
   constexpr uint64_t kMinPackets = 64;  // libsrt takes no fewer than 32
@@ -42,6 +42,8 @@ int buffer_packets(uint32_t max_bitrate_kbps, int latency_ms) {
   return static_cast<int>(
       std::clamp((bits + kPayloadBits - 1) / kPayloadBits, kMinPackets, kMaxPackets));
 }
+
+}  // namespace
 
 Listener::Listener(core::Loop &loop, ListenerConfig config, Callbacks callbacks)
     : loop_(loop), config_(std::move(config)), callbacks_(std::move(callbacks)) {}

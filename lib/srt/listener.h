@@ -30,10 +30,6 @@ struct Admission {
   std::string passphrase;  // empty: unencrypted
 };
 
-// Packets of 1316 bytes (seven TS packets) that hold `latency_ms` + 1 s of
-// `max_bitrate_kbps`: the receive buffer and flow window for each caller.
-int buffer_packets(uint32_t max_bitrate_kbps, int latency_ms);
-
 struct ListenerConfig {
   std::string address = "0.0.0.0";
   int port = 9000;  // 0: an ephemeral port
@@ -42,8 +38,8 @@ struct ListenerConfig {
   int backlog = 64;
   // The most a caller is expected to send. libsrt's receive buffer and flow
   // window per connection are sized to hold latency + 1 s of it; its own
-  // defaults (8192 and 25600 packets) cost about 500 KiB per caller whatever
-  // the caller sends.
+  // defaults (8192 and 25600 packets) cost about 380 KiB more per caller
+  // (docs/LIMITS.md), whatever the caller sends.
   uint32_t max_bitrate_kbps = 50000;
   // Bytes read but not yet taken by the loop, over all connections; past it
   // reads are dropped (and counted) rather than queued without bound.
